@@ -1,0 +1,160 @@
+/**
+ * Device acquisition: the adapter's maxima of the limits a training run needs, the optional features it can
+ * use, device-loss tracking and a description of the adapter for logs and benchmark reports.
+ *
+ * @module
+ */
+import { DeviceLostError, GpuValidationError, NoAdapterError } from "./errors.ts";
+import { PipelineCache } from "./pipeline.ts";
+import { BufferPool } from "./pool.ts";
+
+/** Limits a training run wants as high as the adapter allows. */
+const WANTED_LIMITS = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxStorageBuffersPerShaderStage",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupSizeZ",
+  "maxComputeWorkgroupsPerDimension",
+  "maxBindGroups",
+  "maxUniformBufferBindingSize",
+] as const;
+
+const OPTIONAL_FEATURES = ["shader-f16", "timestamp-query", "subgroups"] as const;
+
+/** What an adapter is, for logs and benchmark reports. */
+export interface AdapterDescription {
+  /** The driver's description, e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`. */
+  name: string;
+  vendor: string;
+  architecture: string;
+  /** `software` for a fallback adapter such as Mesa's llvmpipe, else `hardware`. */
+  kind: "software" | "hardware";
+  features: string[];
+  limits: Record<string, number>;
+}
+
+/** Options of {@linkcode requestGpu}. */
+export interface GpuOptions {
+  powerPreference?: GPUPowerPreference;
+  /**
+   * Caps the bytes of one storage binding below the device's limit, so that tests exercise the split-binding
+   * paths of large tensors on a small model.
+   */
+  maxBindingBytes?: number;
+}
+
+/** A WebGPU device with the runtime's shared state: pipeline cache, buffer pool and loss tracking. */
+export class Gpu {
+  /** Largest byte size of one storage binding the kernels may use (alignment-rounded). */
+  readonly maxBindingBytes: number;
+  readonly pipelines: PipelineCache;
+  readonly pool: BufferPool;
+  /** Set once the device is lost; every later operation throws it. */
+  lost: DeviceLostError | null = null;
+  #uncaptured: string[] = [];
+
+  constructor(
+    readonly adapter: GPUAdapter,
+    readonly device: GPUDevice,
+    readonly description: AdapterDescription,
+    options: GpuOptions = {},
+  ) {
+    const align = device.limits.minStorageBufferOffsetAlignment;
+    const cap = Math.min(options.maxBindingBytes ?? Infinity, device.limits.maxStorageBufferBindingSize);
+    this.maxBindingBytes = Math.max(align, Math.floor(cap / align) * align);
+    this.pipelines = new PipelineCache(this);
+    this.pool = new BufferPool(this);
+    device.lost.then((info) => {
+      if (info.reason !== "destroyed") {
+        this.lost = new DeviceLostError(info.reason ?? "unknown", info.message);
+      }
+    });
+    device.addEventListener("uncapturederror", (ev) => {
+      this.#uncaptured.push((ev as GPUUncapturedErrorEvent).error.message);
+    });
+  }
+
+  /** True when the adapter supports `shader-f16`. */
+  get hasF16(): boolean {
+    return this.device.features.has("shader-f16");
+  }
+
+  /** True when the adapter supports `timestamp-query`. */
+  get hasTimestamps(): boolean {
+    return this.device.features.has("timestamp-query");
+  }
+
+  /** True on a software (fallback) adapter such as llvmpipe: kernels pick CPU-friendly tilings there. */
+  get isSoftware(): boolean {
+    return this.description.kind === "software";
+  }
+
+  /** Throws if the device was lost or an uncaptured validation error was reported since the last check. */
+  check(what = "GPU work"): void {
+    if (this.lost) throw this.lost;
+    if (this.#uncaptured.length > 0) {
+      const msg = this.#uncaptured.splice(0).join("\n");
+      throw new GpuValidationError(what, msg);
+    }
+  }
+
+  /** Waits until every submitted command has finished, then {@linkcode Gpu.check}s. */
+  async sync(what = "GPU work"): Promise<void> {
+    await this.device.queue.onSubmittedWorkDone();
+    this.check(what);
+  }
+
+  /** Frees the pool and destroys the device. */
+  destroy(): void {
+    this.pool.clear();
+    this.device.destroy();
+  }
+}
+
+/** Describes an adapter: name, kind, features and limits. */
+export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+  const info = adapter.info;
+  const limits: Record<string, number> = {};
+  const src = adapter.limits as unknown as Record<string, number>;
+  for (const key in src) if (typeof src[key] === "number") limits[key] = src[key];
+  const fallback = (info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+    (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
+  return {
+    name: info.description || info.device || info.vendor || "unknown adapter",
+    vendor: info.vendor,
+    architecture: info.architecture,
+    kind: fallback || /llvmpipe|lavapipe|swiftshader|warp/i.test(info.description) ? "software" : "hardware",
+    features: [...adapter.features].sort(),
+    limits,
+  };
+}
+
+/**
+ * Requests an adapter and a device with the adapter's maxima of the limits a training run needs and the
+ * optional features it offers (`shader-f16`, `timestamp-query`, `subgroups`).
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "./mod.ts";
+ * const gpu = await requestGpu();
+ * console.log(gpu.description.name);
+ * gpu.destroy();
+ * ```
+ */
+export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
+  if (typeof navigator === "undefined" || !("gpu" in navigator) || !navigator.gpu) {
+    throw new NoAdapterError("navigator.gpu is not available in this runtime");
+  }
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: options.powerPreference });
+  if (!adapter) throw new NoAdapterError("navigator.gpu.requestAdapter() returned null");
+  const requiredLimits: Record<string, number> = {};
+  const have = adapter.limits as unknown as Record<string, number>;
+  for (const key of WANTED_LIMITS) if (typeof have[key] === "number") requiredLimits[key] = have[key];
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  return new Gpu(adapter, device, describeAdapter(adapter), options);
+}

@@ -1,0 +1,64 @@
+/**
+ * `deno task bench [--filter TEXT] [--json FILE] [--markdown]`: runs every case of `bench/*_bench.ts` on one
+ * device and prints a table; `--json FILE` also writes every figure as
+ * `{"adapter", "date", "results": [{"name", "unit", "median", "min", "max"}]}`.
+ *
+ * @module
+ */
+import { Command } from "npm:commander@15.1.0";
+import type { BenchCase, BenchResult } from "../bench/_util.ts";
+import { requestGpu } from "../src/gpu/device.ts";
+import { writeFileAtomic } from "../src/io/atomic.ts";
+
+const program = new Command("bench")
+  .description("run the GPU benchmarks of bench/*_bench.ts")
+  .option("--filter <text>", "only cases whose name contains this text")
+  .option("--json <file>", "also write the results as JSON")
+  .option("--markdown", "print the table as Markdown (for the README)");
+program.parse(["deno", "bench", ...Deno.args]);
+const opts = program.opts<{ filter?: string; json?: string; markdown?: boolean }>();
+
+const dir = new URL("../bench/", import.meta.url);
+const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith("_bench.ts")).sort();
+const cases: BenchCase[] = [];
+for (const f of files) cases.push(...(await import(new URL(f, dir).href)).benchmarks as BenchCase[]);
+
+const gpu = await requestGpu();
+const adapter = `${gpu.description.name} (${gpu.description.kind})`;
+console.error(`adapter: ${adapter}`);
+const results: BenchResult[] = [];
+for (const c of cases) {
+  if (opts.filter && !c.name.includes(opts.filter)) continue;
+  console.error(`running ${c.name} ...`);
+  for (const r of await c.run(gpu)) {
+    results.push(r);
+    console.error(
+      `  ${r.name}: ${r.median.toPrecision(4)} ${r.unit} (min ${r.min.toPrecision(4)}, max ${
+        r.max.toPrecision(4)
+      })`,
+    );
+  }
+}
+
+const date = new Date().toISOString().slice(0, 10);
+if (opts.markdown) {
+  console.log(`Adapter: ${adapter}, ${date}, \`deno task bench\`\n`);
+  console.log("| benchmark | median | min | max | unit | note |\n|---|---:|---:|---:|---|---|");
+  for (const r of results) {
+    console.log(
+      `| ${r.name} | ${fmt(r.median)} | ${fmt(r.min)} | ${fmt(r.max)} | ${r.unit} | ${r.note ?? ""} |`,
+    );
+  }
+} else {
+  for (const r of results) console.log(`${r.name.padEnd(44)} ${fmt(r.median).padStart(10)} ${r.unit}`);
+}
+if (opts.json) {
+  const json = JSON.stringify({ adapter, date, results }, null, 2) + "\n";
+  await writeFileAtomic(opts.json, json);
+  console.error(`wrote ${opts.json}`);
+}
+gpu.destroy();
+
+function fmt(x: number): string {
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toPrecision(3);
+}

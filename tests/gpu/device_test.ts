@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { describeAdapter } from "../../src/gpu/device.ts";
+import { prepareDispatch, runDispatches } from "../../src/gpu/encoder.ts";
+import { GpuValidationError, OutOfMemoryError, ShaderCompileError } from "../../src/gpu/errors.ts";
+import { ParamPack } from "../../src/gpu/params.ts";
+import { BufferPool } from "../../src/gpu/pool.ts";
+import { readTensor } from "../../src/gpu/readback.ts";
+import { createTensor } from "../../src/gpu/tensor.ts";
+import { timeGpu } from "../../src/gpu/timing.ts";
+import { gpuTest } from "../_util/gpu.ts";
+
+gpuTest("device: asks for the adapter's maximum limits and describes the adapter", (gpu) => {
+  const a = gpu.adapter.limits;
+  const d = gpu.device.limits;
+  assert.equal(d.maxStorageBufferBindingSize, a.maxStorageBufferBindingSize);
+  assert.equal(d.maxBufferSize, a.maxBufferSize);
+  assert.equal(d.maxComputeWorkgroupStorageSize, a.maxComputeWorkgroupStorageSize);
+  assert.equal(d.maxComputeInvocationsPerWorkgroup, a.maxComputeInvocationsPerWorkgroup);
+  assert.equal(gpu.hasTimestamps, gpu.adapter.features.has("timestamp-query"));
+  const desc = describeAdapter(gpu.adapter);
+  assert.ok(desc.name.length > 0);
+  assert.equal(desc.limits.maxStorageBufferBindingSize, a.maxStorageBufferBindingSize);
+  assert.ok(desc.kind === "software" || desc.kind === "hardware");
+});
+
+gpuTest("pipeline cache: one compile per shader and constants", async (gpu) => {
+  const src = {
+    file: "cache_probe.wgsl",
+    code: "override WG: u32 = 64;\n@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n" +
+      "@compute @workgroup_size(WG) fn main(@builtin(global_invocation_id) g: vec3<u32>) { o[g.x] = 1.0; }",
+    bindings: ["read_write"] as const,
+  };
+  const before = gpu.pipelines.size;
+  const a = await gpu.pipelines.get(src, { WG: 32 });
+  const b = await gpu.pipelines.get(src, { WG: 32 });
+  const c = await gpu.pipelines.get(src, { WG: 64 });
+  assert.equal(a, b);
+  assert.notEqual(a, c);
+  assert.equal(gpu.pipelines.size, before + 2);
+});
+
+gpuTest("shader compile errors name the file and line", async (gpu) => {
+  const code =
+    "// first line\n@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = undefined_thing;\n}\n";
+  await assert.rejects(
+    () => gpu.pipelines.get({ file: "broken_probe.wgsl", code, bindings: [] }),
+    (e: unknown) => {
+      assert.ok(e instanceof ShaderCompileError);
+      assert.match(e.message, /broken_probe\.wgsl:4:/);
+      assert.match(e.message, /undefined_thing/);
+      return true;
+    },
+  );
+});
+
+gpuTest("allocations beyond the limit are OutOfMemoryError naming the bytes and the limit", async (gpu) => {
+  const limit = gpu.device.limits.maxBufferSize;
+  const elements = Math.floor(limit / 4) + 16;
+  await assert.rejects(
+    () => createTensor(gpu, [elements], "f32", { label: "huge probe" }),
+    (e: unknown) => {
+      assert.ok(e instanceof OutOfMemoryError);
+      assert.equal(e.limitBytes, limit);
+      assert.ok(e.requestedBytes > limit);
+      assert.match(e.message, /huge probe/);
+      return true;
+    },
+  );
+});
+
+gpuTest("wrong binding counts are validation errors before reaching the GPU", async (gpu) => {
+  const kernel = await gpu.pipelines.get({
+    file: "binding_probe.wgsl",
+    code: "struct P { n: u32 }\n@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n" +
+      "@group(0) @binding(1) var<uniform> p: P;\n" +
+      "@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3<u32>) {\n" +
+      "  if (g.x < p.n) { o[g.x] = f32(g.x); }\n}",
+    bindings: ["read_write", "uniform"],
+  });
+  const t = await createTensor(gpu, [100]);
+  assert.throws(
+    () => prepareDispatch(gpu, kernel, [], new ParamPack().u32(100).bytes(), [2]),
+    GpuValidationError,
+  );
+  assert.throws(() => prepareDispatch(gpu, kernel, [t], null, [2]), GpuValidationError);
+  const d = prepareDispatch(gpu, kernel, [t], new ParamPack().u32(100).bytes(), [2]);
+  await runDispatches(gpu, [d]);
+  const out = await readTensor(gpu, t);
+  assert.equal(out[99], 99);
+  d.setParams(gpu, new ParamPack().u32(10).bytes());
+  t.destroy();
+});
+
+gpuTest("pool reuses released buffers of the same size class", (gpu) => {
+  const usage = GPUBufferUsage.STORAGE;
+  const a = gpu.pool.acquire(1000, usage);
+  gpu.pool.release(a);
+  const b = gpu.pool.acquire(1020, usage);
+  assert.equal(a, b);
+  assert.equal(BufferPool.sizeClass(1000), 1024);
+  assert.ok(BufferPool.sizeClass(3000) >= 3000 && BufferPool.sizeClass(3000) < 3000 * 1.25);
+  gpu.pool.release(b);
+});
+
+gpuTest("GPU timing returns positive medians", async (gpu) => {
+  const t = await createTensor(gpu, [1 << 16]);
+  const timing = await timeGpu(gpu, (batch) => {
+    batch.zero(t);
+  }, { warmup: 1, repeats: 3 });
+  assert.equal(timing.samples.length, 3);
+  assert.ok(timing.min <= timing.median && timing.median <= timing.max);
+  assert.ok(timing.median >= 0);
+  t.destroy();
+});

@@ -1,0 +1,72 @@
+/**
+ * Serves this repository over HTTP on 127.0.0.1 (an ephemeral port) and runs a separate `deno run` of a script
+ * that imports `http://127.0.0.1:PORT/mod.ts` and runs a kernel through the public API, shaders included.
+ */
+import assert from "node:assert/strict";
+import { hasGpu } from "./_util/gpu.ts";
+
+const root = new URL("../", import.meta.url);
+
+Deno.test({
+  name: "mod.ts works when imported by URL (shaders load over HTTP)",
+  ignore: !hasGpu,
+  async fn() {
+    const ac = new AbortController();
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+      async (req) => {
+        const path = decodeURIComponent(new URL(req.url).pathname);
+        if (path.includes("..")) return new Response("bad path", { status: 400 });
+        try {
+          const body = await Deno.readFile(new URL("." + path, root));
+          const type = path.endsWith(".ts") ? "application/typescript" : "text/plain";
+          return new Response(body, { headers: { "content-type": type } });
+        } catch {
+          return new Response("not found", { status: 404 });
+        }
+      },
+    );
+    const port = server.addr.port;
+    const dir = await Deno.makeTempDir();
+    try {
+      const script = `${dir}/remote.ts`;
+      await Deno.writeTextFile(
+        script,
+        `import * as addrop from "http://127.0.0.1:${port}/mod.ts";\n` +
+          `const gpu = await addrop.requestGpu();\n` +
+          `const a = await addrop.createTensor(gpu, [3], "f32", { data: [1, 2, 3] });\n` +
+          `const w = await addrop.createTensor(gpu, [2, 3], "f32", { data: [1, 0, 0, 0, 1, 1] });\n` +
+          `const out = await addrop.createTensor(gpu, [1, 2]);\n` +
+          `await addrop.runDispatches(gpu, [await addrop.matmulForward(gpu, { out, inp: a, weight: w, bias: null },` +
+          ` { M: 1, K: 3, N: 2 })]);\n` +
+          `const r = await addrop.readTensor(gpu, out);\n` +
+          `console.log("RESULT " + JSON.stringify(Array.from(r)));\n` +
+          `gpu.destroy();\n`,
+      );
+      const cmd = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-lock",
+          "--no-config",
+          "--reload=http://127.0.0.1",
+          `--allow-import=127.0.0.1:${port}`,
+          "--allow-env",
+          "--allow-read",
+          script,
+        ],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      });
+      const res = await cmd.output();
+      const out = new TextDecoder().decode(res.stdout);
+      const err = new TextDecoder().decode(res.stderr);
+      assert.equal(res.code, 0, `remote run failed:\n${out}\n${err}`);
+      assert.match(out, /RESULT \[1,5\]/);
+    } finally {
+      ac.abort();
+      await server.finished;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
