@@ -15,10 +15,17 @@
  * fn rand_uniform(seed: u32, stream: u32, i: u32) -> f32 {
  *   return f32(pcg_hash(i ^ pcg_hash(stream ^ pcg_hash(seed))) >> 8u) * (1.0 / 16777216.0);
  * }
+ * // Stream of (step, layer, purpose, slot); equals streamId() below.
+ * fn stream_id(step: u32, layer: u32, purpose: u32, slot: u32) -> u32 {
+ *   return pcg_hash(pcg_hash(step) ^ ((layer + 1u) * 0x9e3779b1u) ^ (purpose << 24u) ^ slot);
+ * }
  * ```
  *
- * An element is dropped when `rand_uniform(...) < p` and kept otherwise (kept values are scaled by 1 / (1 - p)
- * in dropout). Streams: the TypeScript side derives one per (step, layer, purpose) with {@linkcode streamId}.
+ * Convention of the drawing kernels: they bind `rng: array<u32>` (read-only storage) holding `[seed, step]`, one
+ * small buffer per model that the training loop rewrites once per step (so prepared dispatches are replayed
+ * unchanged), and take `layer`, `purpose` and `slot` as uniform parameters. An element is dropped when
+ * `rand_uniform(seed, stream_id(step, layer, purpose, slot), i) < p` and kept otherwise (kept values are scaled
+ * by 1 / (1 - p) in dropout).
  *
  * @module
  */
