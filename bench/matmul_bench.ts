@@ -3,7 +3,6 @@
  *
  * @module
  */
-import type { CommandBatch } from "../src/gpu/encoder.ts";
 import { createTensor } from "../src/gpu/tensor.ts";
 import { timeGpu } from "../src/gpu/timing.ts";
 import { matmulForward } from "../src/kernels/matmul.ts";
