@@ -9,7 +9,10 @@ import { GpuValidationError } from "./errors.ts";
 import type { Kernel } from "./pipeline.ts";
 import type { Tensor } from "./tensor.ts";
 
-/** A whole tensor, or a byte range of one (for split bindings of tensors above the binding limit). */
+/**
+ * A tensor (a whole buffer or a view), or a byte range of one relative to the tensor's start (for split bindings
+ * of tensors above the binding limit).
+ */
 export type Binding = Tensor | { tensor: Tensor; offset: number; size: number };
 
 /** Workgroup counts (x, y, z). */
@@ -39,8 +42,9 @@ export class Dispatch {
 }
 
 function bindingResource(b: Binding): GPUBufferBinding {
-  if ("tensor" in b) return { buffer: b.tensor.buffer, offset: b.offset, size: b.size };
-  return { buffer: b.buffer };
+  if ("tensor" in b) return { buffer: b.tensor.buffer, offset: b.tensor.byteOffset + b.offset, size: b.size };
+  if (b.isWhole) return { buffer: b.buffer };
+  return { buffer: b.buffer, offset: b.byteOffset, size: Math.max(4, b.byteSize) };
 }
 
 /**
@@ -162,14 +166,21 @@ export class CommandBatch {
   /** Copies bytes between tensors (ends the current compute pass). */
   copy(src: Tensor, dst: Tensor, bytes = src.byteSize, srcOffset = 0, dstOffset = 0): this {
     this.#endPass();
-    this.encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+    this.encoder.copyBufferToBuffer(
+      src.buffer,
+      src.byteOffset + srcOffset,
+      dst.buffer,
+      dst.byteOffset + dstOffset,
+      bytes,
+    );
     return this;
   }
 
-  /** Fills a tensor with zeros (ends the current compute pass). */
+  /** Fills a tensor (or view; its bytes must be a multiple of 4) with zeros (ends the current compute pass). */
   zero(t: Tensor): this {
     this.#endPass();
-    this.encoder.clearBuffer(t.buffer);
+    if (t.isWhole) this.encoder.clearBuffer(t.buffer);
+    else this.encoder.clearBuffer(t.buffer, t.byteOffset, Math.ceil(t.byteSize / 4) * 4);
     return this;
   }
 

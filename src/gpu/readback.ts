@@ -36,12 +36,12 @@ export async function readBytes(
 
 /** Reads a whole tensor as its host array type. */
 export async function readTensor(gpu: Gpu, tensor: Tensor): Promise<HostArray> {
-  return hostView(await readBytes(gpu, tensor.buffer, 0, tensor.byteSize), tensor.dtype);
+  return hostView(await readBytes(gpu, tensor.buffer, tensor.byteOffset, tensor.byteSize), tensor.dtype);
 }
 
 /** Reads a whole f32 tensor. */
 export async function readFloats(gpu: Gpu, tensor: Tensor): Promise<Float32Array> {
-  return new Float32Array(await readBytes(gpu, tensor.buffer, 0, tensor.byteSize));
+  return new Float32Array(await readBytes(gpu, tensor.buffer, tensor.byteOffset, tensor.byteSize));
 }
 
 /** Reads several tensors with one submit (for logging a few scalars at once). */
@@ -54,7 +54,7 @@ export async function readMany(gpu: Gpu, tensors: readonly Tensor[]): Promise<Ho
   }
   const staging = gpu.pool.acquire(Math.max(4, total), STAGING, "readback staging");
   const enc = gpu.device.createCommandEncoder({ label: "readback many" });
-  tensors.forEach((t, i) => enc.copyBufferToBuffer(t.buffer, 0, staging, offsets[i], t.byteSize));
+  tensors.forEach((t, i) => enc.copyBufferToBuffer(t.buffer, t.byteOffset, staging, offsets[i], t.byteSize));
   gpu.device.queue.submit([enc.finish()]);
   await staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, total));
   const all = staging.getMappedRange(0, Math.max(4, total)).slice(0);

@@ -14,14 +14,46 @@ export type HostArray = Float32Array | Uint32Array | Int32Array;
 
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-/** A storage buffer with a shape. Bytes are padded to a multiple of 16 (never zero). */
+/**
+ * A storage buffer (or a range of one) with a shape. Buffers are padded to a multiple of 16 bytes (never zero).
+ * A view shares its parent's buffer from `byteOffset` on: parameter arenas and activations allocated for the
+ * largest batch are used through views.
+ */
 export class Tensor {
   constructor(
     readonly buffer: GPUBuffer,
     readonly shape: readonly number[],
     readonly dtype: DType,
     readonly label: string,
+    readonly byteOffset = 0,
   ) {}
+
+  /**
+   * A tensor of `shape` over this one's bytes from element `elementOffset` on (no copy). Binding a view with a
+   * non-zero offset needs the offset aligned to `minStorageBufferOffsetAlignment`. WebGPU forbids binding one
+   * buffer both read-only and read-write in the same dispatch, even at disjoint ranges: a kernel may read views
+   * of one arena, or write them, not both.
+   */
+  view(shape: readonly number[], elementOffset = 0, label = `${this.label} view`): Tensor {
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (
+      !shape.every((d) => Number.isInteger(d) && d >= 0) || elementOffset < 0 ||
+      elementOffset + size > this.size
+    ) {
+      throw new GpuValidationError(
+        `view of '${this.label}'`,
+        `shape [${shape.join(", ")}] at element ${elementOffset} does not fit in shape [${
+          this.shape.join(", ")
+        }]`,
+      );
+    }
+    return new Tensor(this.buffer, [...shape], this.dtype, label, this.byteOffset + elementOffset * 4);
+  }
+
+  /** True when the tensor covers its whole buffer from byte 0. */
+  get isWhole(): boolean {
+    return this.byteOffset === 0 && paddedBytes(this.size) === this.buffer.size;
+  }
 
   /** Number of elements. */
   get size(): number {
@@ -114,7 +146,11 @@ export function writeTensor(gpu: Gpu, tensor: Tensor, data: HostArray, elementOf
       `writing ${data.length} elements at ${elementOffset} exceeds its ${tensor.size} elements`,
     );
   }
-  gpu.device.queue.writeBuffer(tensor.buffer, elementOffset * 4, data as unknown as BufferSource);
+  gpu.device.queue.writeBuffer(
+    tensor.buffer,
+    tensor.byteOffset + elementOffset * 4,
+    data as unknown as BufferSource,
+  );
 }
 
 /** A typed view of raw bytes for a dtype. */

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { describeAdapter } from "../../src/gpu/device.ts";
-import { prepareDispatch, runDispatches } from "../../src/gpu/encoder.ts";
+import { CommandBatch, prepareDispatch, runDispatches } from "../../src/gpu/encoder.ts";
 import { GpuValidationError, OutOfMemoryError, ShaderCompileError } from "../../src/gpu/errors.ts";
 import { ParamPack } from "../../src/gpu/params.ts";
 import { BufferPool } from "../../src/gpu/pool.ts";
 import { readTensor } from "../../src/gpu/readback.ts";
-import { createTensor } from "../../src/gpu/tensor.ts";
+import { createTensor, writeTensor } from "../../src/gpu/tensor.ts";
+import { residualForward } from "../../src/kernels/residual.ts";
 import { timeGpu } from "../../src/gpu/timing.ts";
 import { gpuTest } from "../_util/gpu.ts";
 
@@ -111,4 +112,30 @@ gpuTest("GPU timing returns positive medians", async (gpu) => {
   assert.ok(timing.min <= timing.median && timing.median <= timing.max);
   assert.ok(timing.median >= 0);
   t.destroy();
+});
+
+gpuTest("tensor views: write, read, zero and bind a range of a buffer", async (gpu) => {
+  const align = gpu.device.limits.minStorageBufferOffsetAlignment / 4;
+  const base = await createTensor(gpu, [4 * align + 8], "f32", { label: "arena" });
+  const v = base.view([6], 2 * align, "slice");
+  writeTensor(gpu, v, new Float32Array([1, 2, 3, 4, 5, 6]));
+  const all = await readTensor(gpu, base);
+  assert.deepEqual(Array.from(all.slice(2 * align - 1, 2 * align + 7)), [0, 1, 2, 3, 4, 5, 6, 0]);
+  assert.deepEqual(Array.from(await readTensor(gpu, v)), [1, 2, 3, 4, 5, 6]);
+  const other = await createTensor(gpu, [6], "f32", { data: [10, 20, 30, 40, 50, 60] });
+  // WebGPU forbids binding one buffer both read-only and read-write in a dispatch, so the output lives in
+  // another arena.
+  const outArena = await createTensor(gpu, [2 * align + 6], "f32", { label: "out arena" });
+  const out = outArena.view([6], align);
+  await runDispatches(gpu, [await residualForward(gpu, { out, inp1: v, inp2: other })]);
+  assert.deepEqual(Array.from(await readTensor(gpu, out)), [11, 22, 33, 44, 55, 66]);
+  const batch = new CommandBatch(gpu, "zero view");
+  batch.zero(v).submit();
+  await gpu.sync();
+  assert.deepEqual(Array.from(await readTensor(gpu, v)), [0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(Array.from(await readTensor(gpu, out)), [11, 22, 33, 44, 55, 66]);
+  assert.throws(() => base.view([8], 4 * align + 1), GpuValidationError);
+  base.destroy();
+  other.destroy();
+  outArena.destroy();
 });
