@@ -3,13 +3,14 @@
  * that imports `http://127.0.0.1:PORT/mod.ts` and runs a kernel through the public API, shaders included.
  */
 import assert from "node:assert/strict";
-import { hasGpu } from "./_util/gpu.ts";
 
 const root = new URL("../", import.meta.url);
+// The subprocess needs the adapter; this process only asks whether one exists (no device of its own).
+const hasAdapter = Deno.env.get("REQUIRE_GPU") === "1" || (await navigator.gpu?.requestAdapter()) != null;
 
 Deno.test({
   name: "mod.ts works when imported by URL (shaders load over HTTP)",
-  ignore: !hasGpu,
+  ignore: !hasAdapter,
   async fn() {
     const ac = new AbortController();
     const server = Deno.serve(
