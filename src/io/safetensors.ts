@@ -223,6 +223,7 @@ export class SafetensorsFile implements TensorSource {
 /** A checkpoint split into shards by `model.safetensors.index.json`. */
 class ShardedSource implements TensorSource {
   constructor(
+    private readonly index: string,
     private readonly where: Map<string, SafetensorsFile>,
     private readonly shards: SafetensorsFile[],
   ) {}
@@ -231,12 +232,12 @@ class ShardedSource implements TensorSource {
   }
   info(name: string): TensorInfo {
     const f = this.where.get(name);
-    if (!f) throw new SafetensorsError("model.safetensors.index.json", `no tensor named '${name}'`);
+    if (!f) throw new SafetensorsError(this.index, `no tensor named '${name}'`);
     return f.info(name);
   }
-  get(name: string): Promise<Float32Array> {
+  async get(name: string): Promise<Float32Array> {
     this.info(name);
-    return this.where.get(name)!.get(name);
+    return await this.where.get(name)!.get(name);
   }
   close(): void {
     for (const s of this.shards) s.close();
@@ -304,7 +305,7 @@ async function openSharded(path: string): Promise<TensorSource> {
     for (const s of shards.values()) s.close();
     throw e;
   }
-  return new ShardedSource(where, [...shards.values()]);
+  return new ShardedSource(path, where, [...shards.values()]);
 }
 
 /** A tensor to write: its shape and f32 data (length = product of shape). */
