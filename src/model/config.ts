@@ -187,7 +187,9 @@ export function parseConfig(json: unknown, options: ConfigOptions = {}): ModelCo
       for (const k of issue.path.slice(1)) {
         value = (value as Record<PropertyKey, unknown>)?.[k as PropertyKey];
       }
-      problems.push({ field, value, expected: EXPECTED[top] ?? issue.message });
+      // zod's messages read "Too small: expected number to be >0"; keep what follows "expected".
+      const zodText = issue.message.replace(/^[^:]*:\s*/, "").replace(/^expected\s+/, "");
+      problems.push({ field, value, expected: EXPECTED[top] ?? zodText });
     }
     throw new ConfigError(file, problems);
   }

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { ConfigError, configToJson, loadConfig, parseConfig } from "../../src/model/config.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
-const TINY = { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 37, vocab_size: 100 };
+const TINY = {
+  hidden_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  intermediate_size: 37,
+  vocab_size: 100,
+};
 
 function configError(json: unknown, options = {}): ConfigError {
   try {
@@ -32,20 +38,36 @@ Deno.test("config: every fixture parses with the head its architecture implies",
   assert.deepEqual(roberta.extra, { bos_token_id: 0, eos_token_id: 2 });
 
   const electra = await loadConfig(`${FIXTURES}electra_tok_cls`);
-  assert.deepEqual([electra.head, electra.embeddingSize, electra.hiddenSize], ["token_classification", 16, 32]);
+  assert.deepEqual([electra.head, electra.embeddingSize, electra.hiddenSize], [
+    "token_classification",
+    16,
+    32,
+  ]);
   assert.equal(electra.numLabels, 5);
 });
 
 Deno.test("config: transformers' defaults and head choice", () => {
   const c = parseConfig({ model_type: "roberta" });
   assert.deepEqual(
-    [c.hiddenSize, c.numLayers, c.numHeads, c.intermediateSize, c.vocabSize, c.padTokenId, c.head, c.numLabels],
+    [
+      c.hiddenSize,
+      c.numLayers,
+      c.numHeads,
+      c.intermediateSize,
+      c.vocabSize,
+      c.padTokenId,
+      c.head,
+      c.numLabels,
+    ],
     [768, 12, 12, 3072, 50265, 1, "none", 2],
   );
   assert.equal(c.layerNormEps, 1e-12);
   assert.equal(parseConfig({ model_type: "electra" }).embeddingSize, 128);
   // One label and no problem_type: transformers treats it as regression.
-  assert.equal(parseConfig({ model_type: "bert", architectures: ["BertForSequenceClassification"], num_labels: 1 }).head, "regression");
+  assert.equal(
+    parseConfig({ model_type: "bert", architectures: ["BertForSequenceClassification"], num_labels: 1 }).head,
+    "regression",
+  );
   // Explicit options override: a pretrained checkpoint fine-tuned for 4-way token classification.
   const t = parseConfig({ model_type: "bert", architectures: ["BertForMaskedLM"] }, {
     head: "token_classification",
@@ -59,17 +81,29 @@ Deno.test("config: transformers' defaults and head choice", () => {
 Deno.test("config: rejects unsupported features naming field and value", () => {
   const cases: [Record<string, unknown>, string][] = [
     [{ model_type: "gpt2" }, `model_type = "gpt2": expected one of "bert", "roberta", "electra"`],
-    [{ model_type: "bert", position_embedding_type: "relative_key" }, `position_embedding_type = "relative_key"`],
+    [
+      { model_type: "bert", position_embedding_type: "relative_key" },
+      `position_embedding_type = "relative_key"`,
+    ],
     [{ model_type: "bert", is_decoder: true }, "is_decoder = true: expected false"],
     [{ model_type: "bert", add_cross_attention: true }, "add_cross_attention = true"],
-    [{ model_type: "bert", problem_type: "multi_label_classification" }, "multi_label_classification is not supported"],
+    [
+      { model_type: "bert", problem_type: "multi_label_classification" },
+      "multi_label_classification is not supported",
+    ],
     [{ model_type: "bert", hidden_act: "swish" }, `hidden_act = "swish"`],
-    [{ model_type: "bert", hidden_size: 30, num_attention_heads: 4 }, "num_attention_heads = 4: expected a divisor of hidden_size (30)"],
+    [
+      { model_type: "bert", hidden_size: 30, num_attention_heads: 4 },
+      "num_attention_heads = 4: expected a divisor of hidden_size (30)",
+    ],
     [{ model_type: "bert", hidden_dropout_prob: 1.5 }, "hidden_dropout_prob = 1.5"],
     [{ model_type: "bert", id2label: { "0": "a", "2": "b" } }, "id2label"],
     [{ model_type: "bert", id2label: { "0": "a", "1": "b" }, num_labels: 3 }, "num_labels = 3"],
     [{ model_type: "bert", id2label: { "0": "a", "1": "b" }, label2id: { a: 1, b: 0 } }, "label2id.a = 1"],
-    [{ model_type: "bert", pad_token_id: 200, vocab_size: 100 }, "pad_token_id = 200: expected less than vocab_size (100)"],
+    [
+      { model_type: "bert", pad_token_id: 200, vocab_size: 100 },
+      "pad_token_id = 200: expected less than vocab_size (100)",
+    ],
     [{ model_type: "roberta", architectures: ["RobertaForMaskedLM"] }, "a masked-LM head only for bert"],
   ];
   for (const [json, text] of cases) {
@@ -96,7 +130,9 @@ Deno.test("config: configToJson round-trips through parseConfig and has transfor
     }
     assert.equal(json.transformers_version, "4.46.0");
   }
-  const tok = configToJson(parseConfig({ ...TINY, model_type: "electra" }, { head: "token_classification", labels: ["O", "PER"] }));
+  const tok = configToJson(
+    parseConfig({ ...TINY, model_type: "electra" }, { head: "token_classification", labels: ["O", "PER"] }),
+  );
   assert.deepEqual(tok.architectures, ["ElectraForTokenClassification"]);
   assert.deepEqual(tok.id2label, { "0": "O", "1": "PER" });
   assert.deepEqual(tok.label2id, { O: 0, PER: 1 });
@@ -105,7 +141,13 @@ Deno.test("config: configToJson round-trips through parseConfig and has transfor
 
 Deno.test("config: an unreadable or non-JSON file is a ConfigError naming it", async () => {
   const dir = await Deno.makeTempDir();
-  await assert.rejects(() => loadConfig(dir), (e) => e instanceof ConfigError && e.file === `${dir}/config.json`);
+  await assert.rejects(
+    () => loadConfig(dir),
+    (e) => e instanceof ConfigError && e.file === `${dir}/config.json`,
+  );
   await Deno.writeTextFile(`${dir}/config.json`, "{oops");
-  await assert.rejects(() => loadConfig(dir), (e) => e instanceof ConfigError && /expected JSON/.test(e.message));
+  await assert.rejects(
+    () => loadConfig(dir),
+    (e) => e instanceof ConfigError && /expected JSON/.test(e.message),
+  );
 });
