@@ -150,15 +150,17 @@ export class TextTokenizer {
 
   /** Runs the post-processor on placeholders so that text tokens are told apart from the special tokens. */
   #postWithMarks<T>(a: T[], b: T[] | null): { tokens: (string | T)[]; typeIds: number[] } {
-    const mark = (s: string) => (_: T, i: number) => `\u0000${s}${i}`;
+    const marks = new Map<string, T>();
+    const mark = (side: string) => (x: T, i: number) => {
+      const key = `\u0000${side}${i}`;
+      marks.set(key, x);
+      return key;
+    };
     const ma = a.map(mark("a"));
     const mb = b?.map(mark("b")) ?? null;
     const pp = this.tokenizer.post_processor;
     const res = pp ? pp(ma, mb, true) : { tokens: [...ma, ...(mb ?? [])], token_type_ids: undefined };
-    const tokens = res.tokens.map((t) => {
-      const m = /^\u0000([ab])(\d+)$/.exec(t);
-      return m ? (m[1] === "a" ? a : b!)[Number(m[2])] : t;
-    });
+    const tokens = res.tokens.map((t) => (marks.has(t) ? marks.get(t)! : t));
     const typeIds = this.#typeIds && res.token_type_ids ? res.token_type_ids : tokens.map(() => 0);
     return { tokens, typeIds };
   }

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { type NamedTensor, type TensorSource, writeSafetensors } from "../io/safetensors.ts";
+import type { TensorSource } from "../io/safetensors.ts";
+import { type NamedTensor, writeSafetensors } from "../io/safetensors_writer.ts";
 import { Purpose, randUniform, streamId } from "../reference/random.ts";
 import type { ModelConfig } from "./config.ts";
 
@@ -195,7 +196,7 @@ const fmt = (s: readonly number[]) => `[${s.join(", ")}]`;
  * const src = await openSafetensors(dir);
  * const w = await loadWeights(await loadConfig(dir), src);
  * src.close();
- * console.log(w.params.length, w.initialised, w.unexpected); // 35 [] []
+ * console.log(w.params.length, w.initialised, w.unexpected); // 33 [] []
  * ```
  */
 export async function loadWeights(

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  encodeHeader,
-  openSafetensors,
-  SafetensorsError,
-  SafetensorsFile,
-  writeSafetensors,
-} from "../../src/io/safetensors.ts";
+import { openSafetensors, SafetensorsError, SafetensorsFile } from "../../src/io/safetensors.ts";
+import { encodeHeader, writeSafetensors } from "../../src/io/safetensors_writer.ts";
 import { Rng } from "../_util/rng.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
@@ -50,7 +45,9 @@ Deno.test("safetensors round trip: shapes, values, metadata, 8-byte padded heade
   f.close();
   // No temporary file is left beside the target.
   const dir = path.slice(0, path.lastIndexOf("/"));
-  const leftovers = [...Deno.readDirSync(dir)].filter((e) => e.name.startsWith(path.slice(dir.length + 1) + "."));
+  const leftovers = [...Deno.readDirSync(dir)].filter((e) =>
+    e.name.startsWith(path.slice(dir.length + 1) + ".")
+  );
   assert.deepEqual(leftovers, []);
 });
 
@@ -136,8 +133,16 @@ Deno.test("safetensors sharded index is read transparently", async () => {
   const rng = new Rng(2);
   const a = rng.floats(6);
   const b = rng.floats(4);
-  await writeSafetensors(join(dir, "model-00001-of-00002.safetensors"), [{ name: "x.a", shape: [2, 3], data: a }]);
-  await writeSafetensors(join(dir, "model-00002-of-00002.safetensors"), [{ name: "x.b", shape: [4], data: b }]);
+  await writeSafetensors(join(dir, "model-00001-of-00002.safetensors"), [{
+    name: "x.a",
+    shape: [2, 3],
+    data: a,
+  }]);
+  await writeSafetensors(join(dir, "model-00002-of-00002.safetensors"), [{
+    name: "x.b",
+    shape: [4],
+    data: b,
+  }]);
   const index = {
     metadata: { total_size: 40 },
     weight_map: { "x.a": "model-00001-of-00002.safetensors", "x.b": "model-00002-of-00002.safetensors" },
@@ -148,7 +153,10 @@ Deno.test("safetensors sharded index is read transparently", async () => {
   assert.deepEqual(src.info("x.a").shape, [2, 3]);
   assert.deepEqual(await src.get("x.a"), a);
   assert.deepEqual(await src.get("x.b"), b);
-  await assert.rejects(() => src.get("x.c"), (e) => e instanceof SafetensorsError && /no tensor named 'x.c'/.test(e.message));
+  await assert.rejects(
+    () => src.get("x.c"),
+    (e) => e instanceof SafetensorsError && /no tensor named 'x.c'/.test(e.message),
+  );
   src.close();
 
   index.weight_map["x.b"] = "model-00001-of-00002.safetensors";
@@ -178,7 +186,9 @@ Deno.test("safetensors reads every fixture (checkpoint and expected outputs)", a
       for (const name of f.names()) {
         const t = await f.get(name);
         assert.deepEqual(t.length, f.info(name).shape.reduce((x, y) => x * y, 1));
-        if (!t.every(Number.isFinite)) throw new Error(`${entry.name}/${file}: ${name} has non-finite values`);
+        if (!t.every(Number.isFinite)) {
+          throw new Error(`${entry.name}/${file}: ${name} has non-finite values`);
+        }
       }
       count++;
       f.close();

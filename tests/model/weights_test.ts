@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  openSafetensors,
-  type TensorInfo,
-  type TensorSource,
-  writeSafetensors,
-} from "../../src/io/safetensors.ts";
+import { openSafetensors, type TensorInfo, type TensorSource } from "../../src/io/safetensors.ts";
+import { writeSafetensors } from "../../src/io/safetensors_writer.ts";
 import { loadConfig, type ModelConfig, parseConfig } from "../../src/model/config.ts";
 import {
   loadWeights,
