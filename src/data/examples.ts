@@ -116,16 +116,25 @@ async function* jsonlRows(
     try {
       row = JSON.parse(text);
     } catch (e) {
-      yield new DataError(file, line, `invalid JSON: ${(e as Error).message}`);
+      const hint = line === 1 && text.trimStart().startsWith("[")
+        ? " (expected JSON Lines: one object per line)"
+        : "";
+      yield new DataError(file, line, `invalid JSON${hint}: ${(e as Error).message}`);
       continue;
     }
     if (typeof row !== "object" || row === null || Array.isArray(row)) {
-      yield new DataError(file, line, `expected a JSON object, got ${JSON.stringify(row).slice(0, 40)}`);
+      const got = JSON.stringify(row).slice(0, 40);
+      yield new DataError(file, line, `expected a JSON object${jsonlHint(text, line)}, got ${got}`);
       continue;
     }
     const record = row as Record<string, unknown>;
     yield exampleFromRow((c) => record[c], spec, file, line);
   }
+}
+
+/** A JSON array on line 1 means a JSON file where JSON Lines were expected. */
+function jsonlHint(text: string, line: number): string {
+  return line === 1 && text.trimStart().startsWith("[") ? " (expected JSON Lines: one object per line)" : "";
 }
 
 /** Reads a delimited file with a header row; columns are looked up by header name. */

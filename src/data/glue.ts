@@ -38,9 +38,20 @@ const dev = [{ split: "dev", suffix: "" }] as const;
 const binary = ["0", "1"] as const;
 const entail = ["entailment", "not_entailment"] as const;
 
+/** A task with a header row, read by column names. */
+function named(
+  dir: string,
+  [text, textPair, label]: [string, string | undefined, string],
+  labels: readonly string[],
+  more: Partial<GlueSpec> = {},
+): GlueSpec {
+  return { dir, text, textPair, label, header: true, labels, regression: false, devSplits: dev, ...more };
+}
+
 /** The layout of every GLUE task (see transformers' `glue.py` processors). */
 export const GLUE: Readonly<Record<GlueTask, GlueSpec>> = {
   // CoLA train/dev: no header; columns source, label, original label ("*" or empty), sentence.
+  // test.tsv: index, sentence.
   cola: {
     dir: "CoLA",
     text: 3,
@@ -51,89 +62,24 @@ export const GLUE: Readonly<Record<GlueTask, GlueSpec>> = {
     regression: false,
     devSplits: dev,
   },
-  sst2: {
-    dir: "SST-2",
-    text: "sentence",
-    label: "label",
-    header: true,
-    labels: binary,
-    regression: false,
-    devSplits: dev,
-  },
-  // Header: Quality, #1 ID, #2 ID, #1 String, #2 String (train.tsv starts with a byte-order mark).
-  mrpc: {
-    dir: "MRPC",
-    text: "#1 String",
-    textPair: "#2 String",
-    label: "Quality",
-    header: true,
-    labels: binary,
-    regression: false,
-    devSplits: dev,
-  },
-  // Header: index genre filename year old_index source1 source2 sentence1 sentence2 score.
-  stsb: {
-    dir: "STS-B",
-    text: "sentence1",
-    textPair: "sentence2",
-    label: "score",
-    header: true,
-    labels: [],
-    regression: true,
-    devSplits: dev,
-  },
-  // Header: id qid1 qid2 question1 question2 is_duplicate (test: id question1 question2).
-  qqp: {
-    dir: "QQP",
-    text: "question1",
-    textPair: "question2",
-    label: "is_duplicate",
-    header: true,
-    labels: binary,
-    regression: false,
-    devSplits: dev,
-  },
-  // Header: index promptID pairID genre sentence1_binary_parse ... sentence1 sentence2 label1 [.. label5] gold_label.
-  mnli: {
-    dir: "MNLI",
-    text: "sentence1",
-    textPair: "sentence2",
-    label: "gold_label",
-    header: true,
-    labels: ["contradiction", "entailment", "neutral"],
-    regression: false,
+  // sentence, label (test: index, sentence).
+  sst2: named("SST-2", ["sentence", undefined, "label"], binary),
+  // Quality, #1 ID, #2 ID, #1 String, #2 String (train.tsv starts with a byte-order mark).
+  mrpc: named("MRPC", ["#1 String", "#2 String", "Quality"], binary),
+  // index genre filename year old_index source1 source2 sentence1 sentence2 score.
+  stsb: named("STS-B", ["sentence1", "sentence2", "score"], [], { regression: true }),
+  // id qid1 qid2 question1 question2 is_duplicate (test: id question1 question2).
+  qqp: named("QQP", ["question1", "question2", "is_duplicate"], binary),
+  // index promptID pairID genre sentence{1,2}_binary_parse sentence{1,2}_parse sentence1 sentence2 label1
+  // [label2 .. label5 in dev] gold_label.
+  mnli: named("MNLI", ["sentence1", "sentence2", "gold_label"], ["contradiction", "entailment", "neutral"], {
     devSplits: [{ split: "dev_matched", suffix: "" }, { split: "dev_mismatched", suffix: "_mm" }],
-  },
-  qnli: {
-    dir: "QNLI",
-    text: "question",
-    textPair: "sentence",
-    label: "label",
-    header: true,
-    labels: entail,
-    regression: false,
-    devSplits: dev,
-  },
-  rte: {
-    dir: "RTE",
-    text: "sentence1",
-    textPair: "sentence2",
-    label: "label",
-    header: true,
-    labels: entail,
-    regression: false,
-    devSplits: dev,
-  },
-  wnli: {
-    dir: "WNLI",
-    text: "sentence1",
-    textPair: "sentence2",
-    label: "label",
-    header: true,
-    labels: binary,
-    regression: false,
-    devSplits: dev,
-  },
+  }),
+  // index question sentence label.
+  qnli: named("QNLI", ["question", "sentence", "label"], entail),
+  // index sentence1 sentence2 label.
+  rte: named("RTE", ["sentence1", "sentence2", "label"], entail),
+  wnli: named("WNLI", ["sentence1", "sentence2", "label"], binary),
 };
 
 /** Options of {@link readGlue}. */

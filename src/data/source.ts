@@ -103,6 +103,8 @@ export async function* readRecords(source: Source, options: RecordOptions): Asyn
     delimiter: options.delimiter,
     quote: options.quote ? '"' : false,
     relax_column_count: true,
+    // Like Python's csv module: a quote inside an unquoted field is an ordinary character.
+    relax_quotes: true,
     skip_empty_lines: true,
     bom: true,
     info: true,

@@ -55,6 +55,20 @@ Deno.test("csv: header columns, quoted commas, quotes and newlines; line numbers
   assert.deepEqual(skipping.skippedErrors[0].line, 5);
 });
 
+Deno.test("csv: a quote inside an unquoted field is kept (like Python); an unclosed quote is a DataError", async () => {
+  const path = await fixture("q.csv", 'text,label\na "b" c,1\n');
+  assert.deepEqual(await readExamples(path).readAll(), [{ text: 'a "b" c', label: "1" }]);
+  const open = await fixture("o.csv", 'text,label\nok,1\n"open,1\nnext,0\n');
+  await assertDataError(() => readExamples(open).readAll(), open, 4, /malformed CSV: Quote Not Closed/);
+  const array = await fixture("a.json", '[{"text":"a"}]');
+  await assertDataError(
+    () => readExamples(array).readAll(),
+    array,
+    1,
+    /expected JSON Lines: one object per line/,
+  );
+});
+
 Deno.test("tsv: quotes are ordinary characters by default; explicit format overrides the extension", async () => {
   const path = await fixture("a.txt", 'text\tlabel\nhe said "hi\t1\n"ok" then\t0\n');
   assert.deepEqual(await readExamples(path, { format: "tsv" }).readAll(), [

@@ -19,12 +19,14 @@ Deno.test("glue cola: headerless train/dev by position, quote inside a sentence,
     "CoLA/train.tsv": tsv(
       ["gj04", "1", "", "Our friends won't buy this analysis, let alone the next one we propose."],
       ["gj04", "0", "*", 'He said "the thing.'],
+      ["gj04", "1", "", '"Bill whistled past the house.'],
     ),
     "CoLA/test.tsv": tsv(["index", "sentence"], ["0", 'Bill "whistled past the house.']),
   });
   assert.deepEqual(await readGlue(dir, "cola", "train").readAll(), [
     { text: "Our friends won't buy this analysis, let alone the next one we propose.", label: "1" },
     { text: 'He said "the thing.', label: "0" },
+    { text: '"Bill whistled past the house.', label: "1" },
   ]);
   assert.deepEqual(await readGlue(dir, "cola", "test").readAll(), [{
     text: 'Bill "whistled past the house.',
@@ -133,7 +135,7 @@ Deno.test("glue mnli: gold_label after label1..label5, matched and mismatched de
         "(",
         "(",
         "(",
-        'The "new" rights.',
+        '"The new" rights.',
         "Everyone loves it.",
         "neutral",
         "entailment",
@@ -167,7 +169,7 @@ Deno.test("glue mnli: gold_label after label1..label5, matched and mismatched de
   });
   assert.deepEqual(GLUE.mnli.devSplits.map((s) => s.split), ["dev_matched", "dev_mismatched"]);
   assert.deepEqual(await readGlue(dir, "mnli", "dev_matched").readAll(), [
-    { text: 'The "new" rights.', textPair: "Everyone loves it.", label: "neutral" },
+    { text: '"The new" rights.', textPair: "Everyone loves it.", label: "neutral" },
   ]);
   assert.deepEqual(await readGlue(dir, "mnli", "dev_mismatched").readAll(), [
     { text: "Yes.", textPair: "No.", label: "contradiction" },
