@@ -92,13 +92,13 @@ export interface DelimitedRecord {
   line: number;
 }
 
-/** Yields the records of a CSV/TSV source through csv-parse's stream parser; empty lines are skipped. */
+/**
+ * Yields the records of a CSV/TSV source through csv-parse's web-stream parser; empty lines are skipped.
+ * The parser is fed one chunk at a time, each write awaited: `pipeThrough` would queue up to 1024 source
+ * chunks (64 MiB of a file) ahead of the consumer, so a 10,000-row file would be read whole before its first
+ * record is used.
+ */
 export async function* readRecords(source: Source, options: RecordOptions): AsyncGenerator<DelimitedRecord> {
-  const toBuffer = new TransformStream<Uint8Array, Buffer>({
-    transform(chunk, controller) {
-      controller.enqueue(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    },
-  });
   const parser = parse({
     delimiter: options.delimiter,
     quote: options.quote ? '"' : false,
@@ -109,21 +109,33 @@ export async function* readRecords(source: Source, options: RecordOptions): Asyn
     bom: true,
     info: true,
   });
-  const stream = (await openSource(source)).pipeThrough(toBuffer).pipeThrough(parser);
+  const bytes = await openSource(source);
+  const writer = parser.writable.getWriter();
+  const pump = (async () => {
+    try {
+      for await (const chunk of bytes) {
+        await writer.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      }
+      await writer.close();
+    } catch (e) {
+      // The consumer stopped (the parser was cancelled) or the source failed: stop the other side too.
+      await writer.abort(e).catch(() => {});
+    }
+  })();
   const name = sourceName(source);
   try {
-    for await (const item of stream as ReadableStream<{ record: string[]; info: { lines: number } }>) {
+    for await (
+      const item of parser.readable as ReadableStream<{ record: string[]; info: { lines: number } }>
+    ) {
       // info.lines is the line the record ends on; quoted fields may span lines.
       const breaks = item.record.reduce((n, f) => n + (f.match(/\n/g)?.length ?? 0), 0);
       yield { fields: item.record, line: item.info.lines - breaks };
     }
   } catch (e) {
-    if (e instanceof DataError) throw e;
     const err = e as { message?: string; lines?: number };
-    throw new DataError(
-      name,
-      err.lines ?? 0,
-      `malformed ${options.delimiter === "\t" ? "TSV" : "CSV"}: ${err.message}`,
-    );
+    const kind = options.delimiter === "\t" ? "TSV" : "CSV";
+    throw new DataError(name, err.lines ?? 0, `malformed ${kind}: ${err.message}`);
+  } finally {
+    await pump;
   }
 }
