@@ -27,6 +27,8 @@ export interface EncoderOptions {
   maxLength: number;
   hiddenDropout?: number;
   attentionDropout?: number;
+  /** Dropout before the classifier; default the config's `classifier_dropout`, else the hidden dropout. */
+  classifierDropout?: number;
 }
 
 /** One batch as the tokenizer gives it: (B, T) arrays. */
@@ -136,6 +138,8 @@ export class Encoder {
       maxLength: options.maxLength,
       hiddenDropout: options.hiddenDropout ?? cfg.hiddenDropout,
       attentionDropout: options.attentionDropout ?? cfg.attentionDropout,
+      classifierDropout: options.classifierDropout ?? cfg.classifierDropout ?? options.hiddenDropout ??
+        cfg.hiddenDropout,
     };
     if (o.maxLength > cfg.maxSequenceLength) {
       throw new RangeError(

@@ -1,0 +1,67 @@
+/**
+ * Loading a Hugging Face checkpoint directory onto the GPU: config, weights (into the parameter store) and the
+ * list of what was initialised or left unused; and reading the parameters back for saving.
+ *
+ * @module
+ */
+import type { Gpu } from "../gpu/device.ts";
+import { readFloats } from "../gpu/readback.ts";
+import { openSafetensors } from "../io/safetensors.ts";
+import { type ConfigOptions, loadConfig, type ModelConfig } from "./config.ts";
+import { ParamStore } from "./param_store.ts";
+import { loadWeights, type ParamSpec } from "./weights.ts";
+
+/** A checkpoint's config and parameters on the GPU. */
+export interface LoadedModel {
+  cfg: ModelConfig;
+  specs: ParamSpec[];
+  store: ParamStore;
+  /** Head tensors the checkpoint lacked, initialised from the seed. */
+  initialised: string[];
+  /** Checkpoint tensors that map to no parameter. */
+  unexpected: string[];
+}
+
+/** Loads `dir` (config.json + model.safetensors or its sharded index) into a new parameter store. */
+export async function loadModel(
+  gpu: Gpu,
+  dir: string,
+  options: ConfigOptions & { seed?: number } = {},
+): Promise<LoadedModel> {
+  const cfg = await loadConfig(`${dir}/config.json`, options);
+  const source = await openSafetensors(dir);
+  try {
+    const w = await loadWeights(cfg, source, { seed: options.seed ?? 0 });
+    const store = await ParamStore.create(gpu, w.specs);
+    store.upload(gpu, w.params);
+    return { cfg, specs: w.specs, store, initialised: w.initialised, unexpected: w.unexpected };
+  } finally {
+    source.close();
+  }
+}
+
+/** Reads every parameter back, in spec order. */
+export async function readParams(
+  gpu: Gpu,
+  store: ParamStore,
+  specs: readonly ParamSpec[],
+): Promise<Float32Array[]> {
+  const all = await readFloats(gpu, store.params);
+  return specs.map((s) => {
+    const off = store.offsets.get(s.name)!;
+    return all.slice(off, off + s.shape.reduce((a, b) => a * b, 1));
+  });
+}
+
+/** Reads every gradient back, in spec order (tests and debugging). */
+export async function readGrads(
+  gpu: Gpu,
+  store: ParamStore,
+  specs: readonly ParamSpec[],
+): Promise<Float32Array[]> {
+  const all = await readFloats(gpu, store.grads);
+  return specs.map((s) => {
+    const off = store.offsets.get(s.name)!;
+    return all.slice(off, off + s.shape.reduce((a, b) => a * b, 1));
+  });
+}
