@@ -7,7 +7,7 @@
 
 override WG: u32 = 256;
 override SQUARE: bool = false;
-const ITEMS: u32 = 4u;
+const ITEMS: u32 = 16u;
 
 struct Params { N: u32, base: u32, groups: u32, skip: u32 }
 

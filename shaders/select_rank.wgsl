@@ -2,10 +2,12 @@
 // entries sorted ascending (ties kept), the AD-DROP threshold:
 //   high: thr[r] = sorted[k], k = floor((1 - p) * n) in f32; +inf when k >= n (n = 0 or p = 0: no candidates)
 //   low:  thr[r] = sorted[c - 1], c = ceil(p * n) in f32; -inf when c = 0 (no candidates)
-// Exact by rank counting: sorted[k] is the entry x_j with #{x < x_j} <= k < #{x <= x_j}; among equal such
-// entries the smallest j is taken (atomicMin), so the result is bit-identical run to run. Scores must not be NaN.
-// One workgroup owns one row (the row in workgroup memory as vec4s, +inf past n); invocation t ranks the
-// entries t, t + WG, ... Thresholds are written (=). Reference: src/reference/select.ts selectRank.
+// Exact by counting: sorted[k] = min { x_j : #{x <= x_j} > k } (ties included); the minimum is taken with
+// atomicMin on an order-preserving u32 key of the f32 bits, so the result is the same every run (-0 and +0
+// compare equal and either may be returned). Scores must not be NaN.
+// One workgroup owns one row (in workgroup memory as vec4s, +inf past n); invocation t owns the four entries
+// 4t .. 4t + 3 (WG = L / 4 rounded up to a power of two, at least 32). Thresholds are written (=).
+// Reference: src/reference/select.ts selectRank.
 
 override WG: u32 = 128;
 const LMAX4: u32 = 128u; // 512 floats
@@ -18,7 +20,7 @@ struct Params { L: u32, rows: u32, first: u32, rowsPerExample: u32, p: f32, low:
 @group(0) @binding(3) var<uniform> p: Params;
 
 var<workgroup> row: array<vec4<f32>, LMAX4>;
-var<workgroup> found: atomic<u32>;
+var<workgroup> best: atomic<u32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
@@ -48,28 +50,36 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     }
     row[b] = x;
   }
-  if (lid == 0u) { atomicStore(&found, 0xffffffffu); }
+  if (lid == 0u) { atomicStore(&best, 0xffffffffu); }
   workgroupBarrier();
-  if (valid) {
-    for (var j = lid; j < n; j += WG) {
-      let s = vec4<f32>(row[j / 4u][j % 4u]);
-      var lt = vec4<u32>(0u);
-      var le = vec4<u32>(0u);
-      for (var b = 0u; b < n4; b++) {
-        let x = row[b];
-        lt += select(vec4<u32>(0u), vec4<u32>(1u), x < s);
-        le += select(vec4<u32>(0u), vec4<u32>(1u), x <= s);
-      }
-      let below = lt.x + lt.y + lt.z + lt.w;
-      let upto = le.x + le.y + le.z + le.w;
-      if (below <= k && k < upto) { atomicMin(&found, j); }
+  if (valid && lid < n4) {
+    let own = row[lid];
+    var upto = vec4<u32>(0u);
+    for (var b = 0u; b < n4; b++) {
+      let x = row[b];
+      upto += select(vec4<u32>(0u), vec4<u32>(1u), vec4<f32>(x.x) <= own);
+      upto += select(vec4<u32>(0u), vec4<u32>(1u), vec4<f32>(x.y) <= own);
+      upto += select(vec4<u32>(0u), vec4<u32>(1u), vec4<f32>(x.z) <= own);
+      upto += select(vec4<u32>(0u), vec4<u32>(1u), vec4<f32>(x.w) <= own);
+    }
+    for (var c = 0u; c < 4u; c++) {
+      if (4u * lid + c < n && upto[c] > k) { atomicMin(&best, order_key(own[c])); }
     }
   }
   workgroupBarrier();
   if (lid == 0u) {
-    let j = atomicLoad(&found);
     var t = select(inf, -inf, p.low != 0u);
-    if (valid) { t = row[j / 4u][j % 4u]; }
+    if (valid) { t = from_order_key(atomicLoad(&best)); }
     thr[g] = t;
   }
+}
+
+// Maps f32 bits to u32 so that unsigned order equals float order (NaN excluded).
+fn order_key(x: f32) -> u32 {
+  let b = bitcast<u32>(x);
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+fn from_order_key(key: u32) -> f32 {
+  return bitcast<f32>(select(~key, key & 0x7fffffffu, (key & 0x80000000u) != 0u));
 }

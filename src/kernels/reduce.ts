@@ -19,7 +19,7 @@ import { elementBinding, rowBinding, splitRows, splitVec4 } from "./split.ts";
 const WG = 256;
 const ROW_WG = 128;
 /** Floats one workgroup of the first stage adds: WG invocations x ITEMS vec4s (see reduce_partial.wgsl). */
-const PER_GROUP = WG * 4 * 4;
+const PER_GROUP = WG * 4 * 16;
 
 const PARTIAL: KernelSource = {
   file: "reduce_partial.wgsl",

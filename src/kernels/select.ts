@@ -17,7 +17,6 @@ import type { Tensor } from "../gpu/tensor.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
 import { rowBinding, splitRows } from "./split.ts";
 
-const WG = 128;
 /** Largest row length {@linkcode selectRank} handles. */
 export const SELECT_MAX_L = 512;
 
@@ -77,6 +76,8 @@ export async function selectRank(
   if (t.lengths.dtype !== "u32") {
     throw new ShapeError(`${k}: 'lengths' has dtype ${t.lengths.dtype}, expected u32`);
   }
+  // One invocation per 4 entries of a row (at least 32 per workgroup).
+  const WG = Math.max(32, 2 ** Math.ceil(Math.log2(Math.ceil(o.L / 4))));
   const kernel = await gpu.pipelines.get(SELECT, { WG });
   return splitRows(gpu, o.R, o.L, k).filter((r) => r.rows > 0).map((r) => {
     const params = new ParamPack().u32(o.L).u32(r.rows).u32(r.first).u32(o.rowsPerExample).f32(o.p)

@@ -25,8 +25,8 @@ async function normOnGpu(g: Gpu, grads: Float32Array[], maxNorm: number) {
   return out;
 }
 
-// Shapes of a BERT layer's gradients (one 768x768 slice) plus odd and boundary sizes (4096 per workgroup).
-const SIZES = [768 * 768, 768, 3, 45 * 65, 4095, 4096, 4097, 1];
+// Shapes of a BERT layer's gradients (one 768x768 slice) plus odd and boundary sizes (16384 per workgroup).
+const SIZES = [768 * 768, 768, 3, 45 * 65, 16383, 16384, 16385, 1];
 
 for (const maxNorm of [1, 1e6, 0, Infinity]) {
   gpuTest(`gradNorm over ${SIZES.length} tensors, maxNorm = ${maxNorm}`, async (g) => {

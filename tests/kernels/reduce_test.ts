@@ -20,8 +20,8 @@ async function sumOnGpu(g: Gpu, data: Float32Array): Promise<{ value: number; di
   return { value, dispatches: d.length };
 }
 
-// One first-stage workgroup adds 4096 floats: boundaries 4095, 4096, 4097; odd shapes; a BERT-base slice.
-for (const n of [1, 3, 45 * 65, 4095, 4096, 4097, 128 * 768]) {
+// One first-stage workgroup adds 16384 floats: boundaries 16383, 16384, 16385; odd shapes; a BERT-base slice.
+for (const n of [1, 3, 45 * 65, 16383, 16384, 16385, 128 * 768]) {
   gpuTest(`reduceSum, N = ${n}`, async (g) => {
     const data = new Rng(n).floats(n, 0.5, 1.5);
     const { value } = await sumOnGpu(g, data);

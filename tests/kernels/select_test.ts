@@ -31,8 +31,9 @@ function data(seed: number, R: number, L: number, ties: boolean) {
   return { scores, lengths };
 }
 
-// WG = 128: row lengths 127, 128, 129; odd 7 and 45; the largest rows 511 and 512.
-for (const L of [1, 7, 45, 127, 128, 129, 511, 512]) {
+// One invocation per 4 entries, WG = 32 up to L = 128, 64 up to 256, 128 up to 512: boundaries 128/129,
+// 256/257, the largest rows 511 and 512, odd 7 and 45.
+for (const L of [1, 7, 45, 127, 128, 129, 256, 257, 511, 512]) {
   gpuTest(`selectRank exact vs sort (ties, n = 0, 1, L), L = ${L}`, async (g) => {
     const R = 24;
     for (const ties of [true, false]) {
