@@ -4,11 +4,12 @@
 //   "masked", so it never reaches exp), written over S in `probs`; and, when write_dropped = 1,
 //   dropped = alpha[b] * A * keep / (1 - p_drop), keep = rand_uniform(seed, stream_id(step, layer, 1, slot), e)
 //   >= p_drop with e the flat (b, h, i, j) index (the generator of src/reference/random.ts).
-// One invocation owns one row (three passes: max, sum, write). Outputs are written (=).
+// One invocation owns one row (two passes: online max and sum, then write). Outputs are written (=).
 // Reference: src/reference/attention.ts attentionProbs, dropoutKeep, scaleProbs.
 
 override WG: u32 = 64;
 const MASKED: f32 = -1e30;
+const F32_LOWEST: f32 = -3.4028234663852886e38;
 
 struct Params {
   rows: u32, T: u32, NH: u32, has_add: u32,
@@ -50,16 +51,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (row >= p.rows) { return; }
   let b = row / (p.NH * p.T);
   let base = row * p.T;
-  var mx = -3.4028234663852886e38;
-  for (var j = 0u; j < p.T; j++) {
-    let m = total_mask(b, base + j, j);
-    if (m > MASKED) { mx = max(mx, probs[base + j] + m); }
-  }
+  // Pass 1: online max and sum; each masked key's score becomes the marker F32_LOWEST.
+  var mx = F32_LOWEST;
   var sum = 0.0;
   for (var j = 0u; j < p.T; j++) {
-    let m = total_mask(b, base + j, j);
-    if (m > MASKED) { sum += exp(probs[base + j] + m - mx); }
+    let e = base + j;
+    let m = total_mask(b, e, j);
+    let ok = m > MASKED;
+    let v = probs[e] + m;
+    let nmx = select(mx, max(mx, v), ok);
+    sum = sum * exp(mx - nmx) + select(0.0, exp(v - nmx), ok);
+    mx = nmx;
+    probs[e] = select(F32_LOWEST, v, ok);
   }
+  // Pass 2: normalize (masked keys and all-masked rows give 0) and apply alpha and dropout.
   let inv = select(0.0, 1.0 / sum, sum > 0.0);
   var scale = p.inv_keep;
   if (p.has_alpha != 0u) { scale *= alpha[b]; }
@@ -67,9 +72,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let seed = rng[0];
   for (var j = 0u; j < p.T; j++) {
     let e = base + j;
-    let m = total_mask(b, e, j);
-    var a = 0.0;
-    if (m > MASKED) { a = exp(probs[e] + m - mx) * inv; }
+    let v = probs[e];
+    let a = select(0.0, exp(v - mx) * inv, v > MASKED);
     probs[e] = a;
     if (p.write_dropped != 0u) {
       let keep = rand_uniform(seed, stream, e) >= p.p_drop;

@@ -6,6 +6,7 @@
  */
 import scalarWgsl from "../../shaders/attention_matmul.wgsl" with { type: "text" };
 import vec4Wgsl from "../../shaders/attention_matmul_vec4.wgsl" with { type: "text" };
+import vec8Wgsl from "../../shaders/attention_matmul_vec8.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
@@ -56,6 +57,8 @@ export const TILINGS = { software: { GM: 4, GN: 8 }, hardware: { GM: 8, GN: 8 } 
 export interface ProductOptions {
   /** The scalar kernel even where the vec4 one applies (tests). */
   scalar?: boolean;
+  /** Register block of the vec4 kernels: 4 x 4 or 8 x 8 per invocation (default 8). */
+  block?: 4 | 8;
   /** The workgroup shape (default: `software` on a software adapter, else `hardware`). */
   tiling?: keyof typeof TILINGS;
 }
@@ -64,15 +67,18 @@ export interface ProductOptions {
 export async function batchedProduct(gpu: Gpu, p: BatchedProduct, o: ProductOptions = {}): Promise<Dispatch> {
   const entry = o.scalar ? null : vec4Entry(p);
   const { GM, GN } = TILINGS[o.tiling ?? (gpu.isSoftware ? "software" : "hardware")];
-  const source: KernelSource = entry
-    ? { file: "attention_matmul_vec4.wgsl", code: vec4Wgsl, bindings: BINDINGS, entryPoint: entry }
-    : { file: "attention_matmul.wgsl", code: scalarWgsl, bindings: BINDINGS };
+  const rb = entry ? o.block ?? 8 : 4;
+  const source: KernelSource = !entry
+    ? { file: "attention_matmul.wgsl", code: scalarWgsl, bindings: BINDINGS }
+    : rb === 8
+    ? { file: "attention_matmul_vec8.wgsl", code: vec8Wgsl, bindings: BINDINGS, entryPoint: entry }
+    : { file: "attention_matmul_vec4.wgsl", code: vec4Wgsl, bindings: BINDINGS, entryPoint: entry };
   const kernel = await gpu.pipelines.get(source, { GM, GN });
   const { a, b, c } = p;
   const params = new ParamPack().u32(p.M).u32(p.N).u32(p.K).u32(p.NH)
     .u32(a.off).u32(a.bs).u32(a.hs).u32(a.rs).u32(a.cs)
     .u32(b.off).u32(b.bs).u32(b.hs).u32(b.rs).u32(b.cs)
     .u32(c.off).u32(c.bs).u32(c.hs).u32(c.rs).f32(p.scale).bytes();
-  const grid = [groups(p.N, 4 * GN), groups(p.M, 4 * GM), p.B * p.NH] as const;
+  const grid = [groups(p.N, rb * GN), groups(p.M, rb * GM), p.B * p.NH] as const;
   return prepareDispatch(gpu, kernel, [c.tensor, a.tensor, b.tensor], params, grid);
 }
