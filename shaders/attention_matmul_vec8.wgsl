@@ -9,6 +9,7 @@
 // is a per-lane scalar loop. Rows/columns past the edge read a clamped element and are not stored. Written (=).
 // Reference: src/reference/attention.ts.
 
+const RB: u32 = 8u;      // rows per invocation (a multiple of 4; 16 measured slower on llvmpipe)
 override GM: u32 = 4u;  // invocations along m
 override GN: u32 = 8u;  // invocations along n
 
@@ -31,7 +32,7 @@ fn tile(wid: vec3<u32>, li: u32) -> Tile {
   let bi = wid.z / p.NH;
   let h = wid.z % p.NH;
   return Tile(
-    (wid.y * GM + li / GN) * 8u,
+    (wid.y * GM + li / GN) * RB,
     (wid.x * GN + li % GN) * 8u,
     p.a_off + bi * p.a_bs + h * p.a_hs,
     p.b_off + bi * p.b_bs + h * p.b_hs,
@@ -60,72 +61,69 @@ fn nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
   let t = tile(wid, li);
   let ml = p.M - 1u;
   let nl = p.N - 1u;
-  var ai: array<u32, 8>;
+  var ai: array<u32, RB>;
   var bj: array<u32, 8>;
-  for (var r = 0u; r < 8u; r++) {
-    ai[r] = row4(t.abase, t.m0 + r, ml, p.a_rs);
-    bj[r] = row4(t.bbase, t.n0 + r, nl, p.b_cs);
-  }
-  var lo: array<vec4<f32>, 8>;
-  var hi: array<vec4<f32>, 8>;
+  for (var r = 0u; r < RB; r++) { ai[r] = row4(t.abase, t.m0 + r, ml, p.a_rs); }
+  for (var r = 0u; r < 8u; r++) { bj[r] = row4(t.bbase, t.n0 + r, nl, p.b_cs); }
+  var lo: array<vec4<f32>, RB>;
+  var hi: array<vec4<f32>, RB>;
   for (var k = 0u; k < p.K / 4u; k++) {
     let y0 = mat4x4<f32>(b[bj[0] + k], b[bj[1] + k], b[bj[2] + k], b[bj[3] + k]);
     let y1 = mat4x4<f32>(b[bj[4] + k], b[bj[5] + k], b[bj[6] + k], b[bj[7] + k]);
-    for (var r = 0u; r < 8u; r++) {
+    for (var r = 0u; r < RB; r++) {
       let x = a[ai[r] + k];
       lo[r] += x * y0;
       hi[r] += x * y1;
     }
   }
-  for (var r = 0u; r < 8u; r++) { store(t, r, lo[r], hi[r]); }
+  for (var r = 0u; r < RB; r++) { store(t, r, lo[r], hi[r]); }
 }
 
 @compute @workgroup_size(GM * GN)
 fn nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let t = tile(wid, li);
   let ml = p.M - 1u;
-  var ai: array<u32, 8>;
-  for (var r = 0u; r < 8u; r++) { ai[r] = row4(t.abase, t.m0 + r, ml, p.a_rs); }
+  var ai: array<u32, RB>;
+  for (var r = 0u; r < RB; r++) { ai[r] = row4(t.abase, t.m0 + r, ml, p.a_rs); }
   let b0 = (t.bbase + min(t.n0, p.N - 4u)) / 4u;
   let b1 = (t.bbase + min(t.n0 + 4u, p.N - 4u)) / 4u;
   let bk = p.b_rs / 4u;
-  var lo: array<vec4<f32>, 8>;
-  var hi: array<vec4<f32>, 8>;
+  var lo: array<vec4<f32>, RB>;
+  var hi: array<vec4<f32>, RB>;
   for (var k = 0u; k < p.K / 4u; k++) {
     let kb = 4u * k * bk;
     let y0 = mat4x4<f32>(b[b0 + kb], b[b0 + kb + bk], b[b0 + kb + 2u * bk], b[b0 + kb + 3u * bk]);
     let y1 = mat4x4<f32>(b[b1 + kb], b[b1 + kb + bk], b[b1 + kb + 2u * bk], b[b1 + kb + 3u * bk]);
-    for (var r = 0u; r < 8u; r++) {
+    for (var r = 0u; r < RB; r++) {
       let x = a[ai[r] + k];
       lo[r] += y0 * x;
       hi[r] += y1 * x;
     }
   }
-  for (var r = 0u; r < 8u; r++) { store(t, r, lo[r], hi[r]); }
+  for (var r = 0u; r < RB; r++) { store(t, r, lo[r], hi[r]); }
 }
 
 @compute @workgroup_size(GM * GN)
 fn tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   let t = tile(wid, li);
-  let a0 = (t.abase + min(t.m0, p.M - 4u)) / 4u;
-  let a1 = (t.abase + min(t.m0 + 4u, p.M - 4u)) / 4u;
+  var aq: array<u32, RB / 4u>;
+  for (var q = 0u; q < RB / 4u; q++) { aq[q] = (t.abase + min(t.m0 + 4u * q, p.M - 4u)) / 4u; }
   let ak = p.a_cs / 4u;
   let b0 = (t.bbase + min(t.n0, p.N - 4u)) / 4u;
   let b1 = (t.bbase + min(t.n0 + 4u, p.N - 4u)) / 4u;
   let bk = p.b_rs / 4u;
-  var lo: array<vec4<f32>, 8>;
-  var hi: array<vec4<f32>, 8>;
+  var lo: array<vec4<f32>, RB>;
+  var hi: array<vec4<f32>, RB>;
   for (var k = 0u; k < p.K; k++) {
-    let x0 = a[a0 + k * ak];  // a(m0..m0+3, k)
-    let x1 = a[a1 + k * ak];  // a(m0+4..m0+7, k)
     let y0 = b[b0 + k * bk];  // b(k, n0..n0+3)
     let y1 = b[b1 + k * bk];  // b(k, n0+4..n0+7)
-    for (var r = 0u; r < 4u; r++) {
-      lo[r] = fma(vec4<f32>(x0[r]), y0, lo[r]);
-      hi[r] = fma(vec4<f32>(x0[r]), y1, hi[r]);
-      lo[r + 4u] = fma(vec4<f32>(x1[r]), y0, lo[r + 4u]);
-      hi[r + 4u] = fma(vec4<f32>(x1[r]), y1, hi[r + 4u]);
+    for (var q = 0u; q < RB / 4u; q++) {
+      let x = a[aq[q] + k * ak];  // a(m0+4q..m0+4q+3, k)
+      for (var r = 0u; r < 4u; r++) {
+        lo[4u * q + r] = fma(vec4<f32>(x[r]), y0, lo[4u * q + r]);
+        hi[4u * q + r] = fma(vec4<f32>(x[r]), y1, hi[4u * q + r]);
+      }
     }
   }
-  for (var r = 0u; r < 8u; r++) { store(t, r, lo[r], hi[r]); }
+  for (var r = 0u; r < RB; r++) { store(t, r, lo[r], hi[r]); }
 }

@@ -1,5 +1,5 @@
 // softmax_forward: out[r, :] = softmax(inp[r, :]) over `cols` values, numerically stable (max subtracted).
-// One invocation owns one row (three passes: max, sum, write). Written (=).
+// One invocation owns one row (two passes: online max and sum, then write). Written (=).
 // Reference: src/reference/softmax.ts softmaxForward.
 
 override WG: u32 = 64;
@@ -15,10 +15,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let r = gid.x + gid.y * nwg.x * WG;
   if (r >= p.rows) { return; }
   let base = r * p.cols;
+  // Online max and sum (one read pass), then one read-write pass.
   var mx = inp[base];
-  for (var j = 1u; j < p.cols; j++) { mx = max(mx, inp[base + j]); }
-  var sum = 0.0;
-  for (var j = 0u; j < p.cols; j++) { sum += exp(inp[base + j] - mx); }
+  var sum = 1.0;
+  for (var j = 1u; j < p.cols; j++) {
+    let v = inp[base + j];
+    let nmx = max(mx, v);
+    sum = sum * exp(mx - nmx) + exp(v - nmx);
+    mx = nmx;
+  }
   let inv = 1.0 / sum;
   for (var j = 0u; j < p.cols; j++) { out[base + j] = exp(inp[base + j] - mx) * inv; }
 }

@@ -45,7 +45,7 @@ export interface AttentionDims {
   scalar?: boolean;
   /** Workgroup shape of the matrix products (default: by adapter; tests run both). */
   tiling?: "software" | "hardware";
-  /** Register block of the vec4 matrix products, 4 x 4 or 8 x 8 (default 8; tests run both). */
+  /** Register block of the vec4 matrix products: 4 x 4 or 8 x 8 (default 8; tests run both). */
   block?: 4 | 8;
 }
 

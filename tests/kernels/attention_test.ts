@@ -114,12 +114,25 @@ function gpuCase(name: string, c: Case) {
 const full = { add: true, alpha: true, pDrop: 0.2, layer: 3 };
 gpuCase("odd", { B: 2, T: 13, C: 15, NH: 3, lens: [13, 9], ...full });
 gpuCase("odd, no dprobs, no masks", { B: 2, T: 13, C: 15, NH: 3, pDrop: 0, layer: 0, dprobs: false });
-// Workgroup boundaries: the m tile is 16 (software) / 32 (hardware) rows, the n tile 32 columns; T % 4 = 0
-// takes the vec4 kernels, the other T the scalar one.
-for (const T of [12, 15, 16, 17, 20, 28, 31, 32, 33, 36]) {
+// Workgroup boundaries. Tiles (rows x columns of a product): 8 x 8 blocks 32 x 64 (software) / 64 x 64
+// (hardware); 4 x 4 blocks and the scalar kernel 16 x 32 / 32 x 32. T % 4 = 0 takes the vec4 kernels, other T
+// the scalar one; hs = 12 leaves half an 8-column block past the edge.
+for (const T of [12, 15, 16, 17, 28, 31, 32, 33, 36, 60, 64, 65, 68]) {
   gpuCase("tile boundary", { B: 2, T, C: 16, NH: 2, lens: [T, T - 3], ...full });
 }
+gpuCase("hs = 12", { B: 2, T: 20, C: 24, NH: 2, lens: [20, 11], ...full });
 gpuCase("hardware tiling", { B: 2, T: 36, C: 16, NH: 2, lens: [36, 20], tiling: "hardware", ...full });
+gpuCase("4 x 4 block", { B: 2, T: 36, C: 16, NH: 2, lens: [36, 20], block: 4, ...full });
+gpuCase("4 x 4 block, hardware tiling", {
+  B: 2,
+  T: 20,
+  C: 16,
+  NH: 2,
+  lens: [20, 9],
+  block: 4,
+  tiling: "hardware",
+  ...full,
+});
 gpuCase("scalar kernel on an aligned shape", {
   B: 2,
   T: 32,
