@@ -26,7 +26,7 @@ import { type Dispatch, grid1d, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import { createTensor, type Tensor } from "../gpu/tensor.ts";
-import { batchedProduct, type Strided } from "./attention_matmul.ts";
+import { batchedProduct, qkvPart, square, type Strided } from "./attention_matmul.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
 
 /** Dimensions and options of {@linkcode attentionForward} / {@linkcode attentionBackward}. */
@@ -70,7 +70,9 @@ export interface AttentionBackwardTensors {
   dout: Tensor;
   qkv: Tensor;
   probs: Tensor;
+  /** Shape-checked only: masked keys have A = 0, so the backward needs no mask. */
   keyMask: Tensor;
+  /** Shape-checked only, as keyMask. */
   addMask: Tensor | null;
   alpha: Tensor | null;
   rng: Tensor;
@@ -131,18 +133,6 @@ function check(kernel: string, d: AttentionDims, t: Record<string, Tensor | null
     const s = sizes[name];
     if (tensor && s) assertSize(kernel, name, tensor, s[0], `${s[1]} = ${s[0]}`);
   }
-}
-
-function qkvPart(qkv: Tensor, part: number, d: AttentionDims, transposed: boolean): Strided {
-  const { T, C, NH } = d;
-  const hs = C / NH;
-  const rs = transposed ? 1 : 3 * C;
-  return { tensor: qkv, off: part * C, bs: T * 3 * C, hs, rs, cs: transposed ? 3 * C : 1 };
-}
-
-function square(tensor: Tensor, d: AttentionDims, off = 0, transposed = false): Strided {
-  const { T, NH } = d;
-  return { tensor, off, bs: NH * T * T, hs: T * T, rs: transposed ? 1 : T, cs: transposed ? T : 1 };
 }
 
 /**

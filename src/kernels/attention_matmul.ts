@@ -12,6 +12,7 @@ import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
 import type { Access, KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
+import type { AttentionDims } from "./attention.ts";
 
 const BINDINGS: readonly Access[] = ["read_write", "read", "read", "uniform"];
 
@@ -81,4 +82,18 @@ export async function batchedProduct(gpu: Gpu, p: BatchedProduct, o: ProductOpti
     .u32(c.off).u32(c.bs).u32(c.hs).u32(c.rs).f32(p.scale).bytes();
   const grid = [groups(p.N, rb * GN), groups(p.M, rb * GM), p.B * p.NH] as const;
   return prepareDispatch(gpu, kernel, [c.tensor, a.tensor, b.tensor], params, grid);
+}
+
+/** Part `part` (0 query, 1 key, 2 value) of the fused qkv (B, T, 3C), per head; transposed: (hs, T). */
+export function qkvPart(qkv: Tensor, part: number, d: AttentionDims, transposed: boolean): Strided {
+  const { T, C, NH } = d;
+  const hs = C / NH;
+  const rs = transposed ? 1 : 3 * C;
+  return { tensor: qkv, off: part * C, bs: T * 3 * C, hs, rs, cs: transposed ? 3 * C : 1 };
+}
+
+/** A (B, NH, T, T) tensor at element offset `off`, per (b, h); transposed: rows are keys. */
+export function square(tensor: Tensor, d: AttentionDims, off = 0, transposed = false): Strided {
+  const { T, NH } = d;
+  return { tensor, off, bs: NH * T * T, hs: T * T, rs: transposed ? 1 : T, cs: transposed ? T : 1 };
 }
