@@ -1,0 +1,76 @@
+/**
+ * Attention and softmax throughput: the fused forward + backward of one BERT-base-sized layer's attention
+ * (GFLOP/s counting the six matrix products) and the row softmax (GB/s of one read + one write).
+ *
+ * @module
+ */
+import type { Gpu } from "../src/gpu/device.ts";
+import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
+import { timeGpu } from "../src/gpu/timing.ts";
+import { attentionBackward, type AttentionDims, attentionForward } from "../src/kernels/attention.ts";
+import { softmaxForward } from "../src/kernels/softmax.ts";
+import { type BenchCase, type BenchResult, rate } from "./_util.ts";
+
+async function attentionCase(gpu: Gpu, name: string, d: AttentionDims): Promise<BenchResult> {
+  const { B, T, C, NH } = d;
+  const hs = C / NH;
+  const all: Tensor[] = [];
+  const mk = async (shape: number[], dtype: "f32" | "u32" = "f32") => {
+    const t = await createTensor(gpu, shape, dtype);
+    all.push(t);
+    return t;
+  };
+  const [qkv, dqkv] = [await mk([B, T, 3 * C]), await mk([B, T, 3 * C])];
+  const [out, dout] = [await mk([B, T, C]), await mk([B, T, C])];
+  const [probs, dprobs, fscratch] = [
+    await mk([B, NH, T, T]),
+    await mk([B, NH, T, T]),
+    await mk([B, NH, T, T]),
+  ];
+  const scratch = await mk([2, B, NH, T, T]);
+  const keyMask = await mk([B, T]);
+  const rng = await mk([2], "u32");
+  const common = { qkv, probs, keyMask, addMask: null, alpha: null, rng };
+  const ds = [
+    ...await attentionForward(gpu, { ...common, out, scratch: fscratch }, d),
+    ...await attentionBackward(gpu, { ...common, dqkv, dprobs, dout, scratch }, d),
+  ];
+  const t = await timeGpu(gpu, (b) => void b.run(...ds), { warmup: 1, repeats: 5 });
+  ds.forEach((x) => x.destroy());
+  all.forEach((x) => x.destroy());
+  const flops = 12 * B * NH * T * T * hs;
+  return rate(
+    name,
+    "GFLOP/s",
+    flops / 1e9,
+    t,
+    `fwd+bwd, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${d.scalar ? ", scalar" : ""}`,
+  );
+}
+
+export const benchmarks: BenchCase[] = [
+  {
+    name: "attention_fwd_bwd_b8_h12_t128_d64",
+    async run(gpu) {
+      const d = { B: 8, T: 128, C: 768, NH: 12, pDrop: 0.1, layer: 0 };
+      return [
+        await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64", d),
+        await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64_scalar", { ...d, scalar: true }),
+      ];
+    },
+  },
+  {
+    name: "softmax_forward_12288x128",
+    async run(gpu) {
+      const rows = 8 * 12 * 128, cols = 128;
+      const inp = await createTensor(gpu, [rows, cols]);
+      const out = await createTensor(gpu, [rows, cols]);
+      const d = await softmaxForward(gpu, { out, inp }, { rows, cols });
+      const t = await timeGpu(gpu, (b) => void b.run(d), { warmup: 2, repeats: 10 });
+      d.destroy();
+      inp.destroy();
+      out.destroy();
+      return [rate("softmax_forward_12288x128", "GB/s", (2 * rows * cols * 4) / 1e9, t, "read + write once")];
+    },
+  },
+];

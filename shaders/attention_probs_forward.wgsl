@@ -1,0 +1,83 @@
+// attention_probs_forward: per (b, h, i) row of scaled scores S (written into `probs` by attention_matmul):
+//   A = softmax(S + keyMask[b] + addMask[b, h, i]) over the keys whose total additive mask is > MASKED
+//   (masked keys get exactly 0; a row with no unmasked key is all 0; f32-min + f32-min = -inf is still
+//   "masked", so it never reaches exp), written over S in `probs`; and, when write_dropped = 1,
+//   dropped = alpha[b] * A * keep / (1 - p_drop), keep = rand_uniform(seed, stream_id(step, layer, 1, slot), e)
+//   >= p_drop with e the flat (b, h, i, j) index (the generator of src/reference/random.ts).
+// One invocation owns one row (two passes: online max and sum, then write). Outputs are written (=).
+// Reference: src/reference/attention.ts attentionProbs, dropoutKeep, scaleProbs.
+
+override WG: u32 = 64;
+const MASKED: f32 = -1e30;
+const F32_LOWEST: f32 = -3.4028234663852886e38;
+
+struct Params {
+  rows: u32, T: u32, NH: u32, has_add: u32,
+  has_alpha: u32, write_dropped: u32, p_drop: f32, inv_keep: f32,
+  layer: u32, slot: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> probs: array<f32>;    // (B, NH, T, T): S in, A out
+@group(0) @binding(1) var<storage, read_write> dropped: array<f32>;  // (B, NH, T, T) or a dummy
+@group(0) @binding(2) var<storage, read> key_mask: array<f32>;       // (B, T)
+@group(0) @binding(3) var<storage, read> add_mask: array<f32>;       // (B, NH, T, T) or a dummy
+@group(0) @binding(4) var<storage, read> alpha: array<f32>;          // (B) or a dummy
+@group(0) @binding(5) var<storage, read> rng: array<u32>;            // [seed, step]
+@group(0) @binding(6) var<uniform> p: Params;
+
+fn pcg_hash(v: u32) -> u32 {
+  let s = v * 747796405u + 2891336453u;
+  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
+  return (w >> 22u) ^ w;
+}
+// Uniform in [0, 1) with 24 bits: element `i` of stream `stream` under `seed`.
+fn rand_uniform(seed: u32, stream: u32, i: u32) -> f32 {
+  return f32(pcg_hash(i ^ pcg_hash(stream ^ pcg_hash(seed))) >> 8u) * (1.0 / 16777216.0);
+}
+// Stream of (step, layer, purpose, slot); equals streamId() below.
+fn stream_id(step: u32, layer: u32, purpose: u32, slot: u32) -> u32 {
+  return pcg_hash(pcg_hash(step) ^ ((layer + 1u) * 0x9e3779b1u) ^ (purpose << 24u) ^ slot);
+}
+
+fn total_mask(b: u32, e: u32, j: u32) -> f32 {
+  var m = key_mask[b * p.T + j];
+  if (p.has_add != 0u) { m += add_mask[e]; }
+  return m;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  if (row >= p.rows) { return; }
+  let b = row / (p.NH * p.T);
+  let base = row * p.T;
+  // Pass 1: online max and sum; each masked key's score becomes the marker F32_LOWEST.
+  var mx = F32_LOWEST;
+  var sum = 0.0;
+  for (var j = 0u; j < p.T; j++) {
+    let e = base + j;
+    let m = total_mask(b, e, j);
+    let ok = m > MASKED;
+    let v = probs[e] + m;
+    let nmx = select(mx, max(mx, v), ok);
+    sum = sum * exp(mx - nmx) + select(0.0, exp(v - nmx), ok);
+    mx = nmx;
+    probs[e] = select(F32_LOWEST, v, ok);
+  }
+  // Pass 2: normalize (masked keys and all-masked rows give 0) and apply alpha and dropout.
+  let inv = select(0.0, 1.0 / sum, sum > 0.0);
+  var scale = p.inv_keep;
+  if (p.has_alpha != 0u) { scale *= alpha[b]; }
+  let stream = stream_id(rng[1], p.layer, 1u, p.slot);
+  let seed = rng[0];
+  for (var j = 0u; j < p.T; j++) {
+    let e = base + j;
+    let v = probs[e];
+    let a = select(0.0, exp(v - mx) * inv, v > MASKED);
+    probs[e] = a;
+    if (p.write_dropped != 0u) {
+      let keep = rand_uniform(seed, stream, e) >= p.p_drop;
+      dropped[e] = select(0.0, a * scale, keep);
+    }
+  }
+}

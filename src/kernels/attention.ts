@@ -1,0 +1,302 @@
+/**
+ * Self-attention forward and backward (Hugging Face BERT eager attention) from the fused QKV projection.
+ *
+ * Legend: B examples, T tokens, C channels, NH heads, hs = C / NH. `qkv` (B, T, 3C): columns [0, C) query,
+ * [C, 2C) key, [2C, 3C) value; head h uses columns h*hs..(h+1)*hs of each.
+ *
+ * Forward: S = Q K^T / sqrt(hs) + keyMask (B, T) + addMask (B, NH, T, T, optional); a key whose total additive
+ * mask is <= -1e30 (e.g. f32 min, HF's `(1 - mask) * finfo.min`; also f32 min + f32 min = -inf) gets exactly
+ * zero weight, and a row whose every key is masked gives probabilities all 0 (HF would give uniform weights or
+ * NaN there); smaller penalties such as -10000 act additively, exactly as in HF. `probs` = A = softmax(S),
+ * saved (B, NH, T, T) before alpha and dropout. P' = alpha[b] * A * keep / (1 - pDrop) and out (B, T, C) = P' V
+ * with heads merged. `keep` is drawn by the generator of `src/reference/random.ts` from the `rng` buffer
+ * `[seed, step]` with stream (step, layer, purpose 1 = attention dropout, slot) and element index the flat
+ * (b, h, i, j) index of probs; the backward redraws it (it is never stored).
+ *
+ * Backward from dout (B, T, C): `dqkv` (B, T, 3C) written (=); `dprobs` (B, NH, T, T, optional) =
+ * dLoss/d(alpha * A), the gradient with respect to the scaled, pre-dropout probabilities (the quantity
+ * integrated gradients integrates; dLoss/dA when alpha is null), i.e. dprobs = (dout V^T) * keep / (1 - pDrop).
+ *
+ * @module
+ */
+import forwardWgsl from "../../shaders/attention_probs_forward.wgsl" with { type: "text" };
+import backwardWgsl from "../../shaders/attention_probs_backward.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import { type Dispatch, grid1d, prepareDispatch } from "../gpu/encoder.ts";
+import { ParamPack } from "../gpu/params.ts";
+import type { KernelSource } from "../gpu/pipeline.ts";
+import { createTensor, type Tensor } from "../gpu/tensor.ts";
+import { batchedProduct, qkvPart, square, type Strided } from "./attention_matmul.ts";
+import { assertSize, ShapeError } from "./shapes.ts";
+
+/** Dimensions and options of {@linkcode attentionForward} / {@linkcode attentionBackward}. */
+export interface AttentionDims {
+  B: number;
+  T: number;
+  C: number;
+  NH: number;
+  /** Attention-dropout probability in [0, 1). */
+  pDrop: number;
+  /** Encoder layer index (selects the random stream). */
+  layer: number;
+  /** Random-stream slot (default 0). */
+  slot?: number;
+  /** Use the scalar matrix-product kernel even where the vec4 one applies (tests). */
+  scalar?: boolean;
+  /** Workgroup shape of the matrix products (default: by adapter; tests run both). */
+  tiling?: "software" | "hardware";
+  /** Register block of the vec4 matrix products: 4 x 4 or 8 x 8 (default 8; tests run both). */
+  block?: 4 | 8;
+}
+
+/** Tensors of {@linkcode attentionForward}. */
+export interface AttentionForwardTensors {
+  out: Tensor;
+  probs: Tensor;
+  qkv: Tensor;
+  keyMask: Tensor;
+  addMask: Tensor | null;
+  alpha: Tensor | null;
+  /** u32 `[seed, step]`. */
+  rng: Tensor;
+  /** (B, NH, T, T) scratch for P' = alpha * A * keep / (1 - pDrop); required when pDrop > 0 or alpha is set. */
+  scratch?: Tensor | null;
+}
+
+/** Tensors of {@linkcode attentionBackward}. */
+export interface AttentionBackwardTensors {
+  dqkv: Tensor;
+  dprobs: Tensor | null;
+  dout: Tensor;
+  qkv: Tensor;
+  probs: Tensor;
+  /** Shape-checked only: masked keys have A = 0, so the backward needs no mask. */
+  keyMask: Tensor;
+  /** Shape-checked only, as keyMask. */
+  addMask: Tensor | null;
+  alpha: Tensor | null;
+  rng: Tensor;
+  /** (2, B, NH, T, T) scratch, see {@linkcode attentionScratchShape}. */
+  scratch: Tensor;
+}
+
+const FORWARD: KernelSource = {
+  file: "attention_probs_forward.wgsl",
+  code: forwardWgsl,
+  bindings: ["read_write", "read_write", "read", "read", "read", "read", "uniform"],
+};
+const BACKWARD: KernelSource = {
+  file: "attention_probs_backward.wgsl",
+  code: backwardWgsl,
+  bindings: ["read_write", "read_write", "read", "read", "read", "uniform"],
+};
+const WG = 64;
+
+/** Shape of the scratch tensor a pass needs (forward: null when neither dropout nor alpha is used). */
+export function attentionScratchShape(
+  d: AttentionDims,
+  pass: "forward" | "backward",
+  hasAlpha = false,
+): number[] | null {
+  if (pass === "backward") return [2, d.B, d.NH, d.T, d.T];
+  return d.pDrop > 0 || hasAlpha ? [d.B, d.NH, d.T, d.T] : null;
+}
+
+const dummies = new WeakMap<Gpu, Promise<Tensor>>();
+/** A 4-element tensor bound where a read-write binding is unused (its writes are skipped). */
+function dummy(gpu: Gpu): Promise<Tensor> {
+  let t = dummies.get(gpu);
+  if (!t) {
+    t = createTensor(gpu, [4], "f32", { label: "attention dummy" });
+    dummies.set(gpu, t);
+  }
+  return t;
+}
+
+function check(kernel: string, d: AttentionDims, t: Record<string, Tensor | null | undefined>): void {
+  const { B, T, C, NH } = d;
+  if (!(C % NH === 0 && C > 0)) throw new ShapeError(`${kernel}: C = ${C} is not a multiple of NH = ${NH}`);
+  if (!(d.pDrop >= 0 && d.pDrop < 1)) throw new RangeError(`${kernel}: pDrop = ${d.pDrop} is not in [0, 1)`);
+  const sizes: Record<string, [number, string]> = {
+    out: [B * T * C, "B*T*C"],
+    dout: [B * T * C, "B*T*C"],
+    qkv: [B * T * 3 * C, "B*T*3C"],
+    dqkv: [B * T * 3 * C, "B*T*3C"],
+    probs: [B * NH * T * T, "B*NH*T*T"],
+    dprobs: [B * NH * T * T, "B*NH*T*T"],
+    addMask: [B * NH * T * T, "B*NH*T*T"],
+    keyMask: [B * T, "B*T"],
+    alpha: [B, "B"],
+    rng: [2, "[seed, step]"],
+  };
+  for (const [name, tensor] of Object.entries(t)) {
+    const s = sizes[name];
+    if (tensor && s) assertSize(kernel, name, tensor, s[0], `${s[1]} = ${s[0]}`);
+  }
+}
+
+/**
+ * Prepares the attention forward: S into `probs`, softmax/mask/dropout rows, out = P' V.
+ *
+ * @example
+ * ```ts
+ * import { attentionForward, createTensor, readTensor, requestGpu, runDispatches } from "./mod.ts";
+ * const gpu = await requestGpu();
+ * const [B, T, C, NH] = [1, 2, 4, 2];
+ * const qkv = await createTensor(gpu, [B, T, 3 * C], "f32", { data: Array.from({ length: 24 }, (_, i) => i / 24) });
+ * const keyMask = await createTensor(gpu, [B, T]);
+ * const rng = await createTensor(gpu, [2], "u32", { data: [1, 0] });
+ * const out = await createTensor(gpu, [B, T, C]);
+ * const probs = await createTensor(gpu, [B, NH, T, T]);
+ * const d = { B, T, C, NH, pDrop: 0, layer: 0 };
+ * await runDispatches(gpu, await attentionForward(gpu, { out, probs, qkv, keyMask, addMask: null, alpha: null, rng }, d));
+ * console.log(await readTensor(gpu, probs));
+ * ```
+ */
+export async function attentionForward(
+  gpu: Gpu,
+  t: AttentionForwardTensors,
+  d: AttentionDims,
+): Promise<Dispatch[]> {
+  const k = "attentionForward";
+  check(k, d, { out: t.out, probs: t.probs, qkv: t.qkv, keyMask: t.keyMask, addMask: t.addMask });
+  check(k, d, { alpha: t.alpha, rng: t.rng });
+  const { B, T, C, NH } = d;
+  const hs = C / NH;
+  const needScratch = d.pDrop > 0 || t.alpha !== null;
+  if (needScratch) {
+    if (!t.scratch) throw new ShapeError(`${k}: 'scratch' (B, NH, T, T) is required when pDrop > 0 or alpha`);
+    assertSize(k, "scratch", t.scratch, B * NH * T * T, "B*NH*T*T");
+  }
+  const scores = await batchedProduct(gpu, {
+    M: T,
+    N: T,
+    K: hs,
+    B,
+    NH,
+    scale: 1 / Math.sqrt(hs),
+    a: qkvPart(t.qkv, 0, d, false),
+    b: qkvPart(t.qkv, 1, d, true),
+    c: square(t.probs, d),
+  }, d);
+  const rows = B * NH * T;
+  const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(t.addMask ? 1 : 0)
+    .u32(t.alpha ? 1 : 0).u32(needScratch ? 1 : 0).f32(d.pDrop).f32(1 / (1 - d.pDrop))
+    .u32(d.layer).u32(d.slot ?? 0).bytes();
+  const softmax = prepareDispatch(
+    gpu,
+    await gpu.pipelines.get(FORWARD, { WG }),
+    [
+      t.probs,
+      needScratch ? t.scratch! : await dummy(gpu),
+      t.keyMask,
+      t.addMask ?? t.keyMask,
+      t.alpha ?? t.keyMask,
+      t.rng,
+    ],
+    params,
+    grid1d(gpu, rows, WG),
+  );
+  const apply = await batchedProduct(gpu, {
+    M: T,
+    N: hs,
+    K: T,
+    B,
+    NH,
+    scale: 1,
+    a: square(needScratch ? t.scratch! : t.probs, d),
+    b: qkvPart(t.qkv, 2, d, false),
+    c: { tensor: t.out, off: 0, bs: T * C, hs, rs: C },
+  }, d);
+  return [scores, softmax, apply];
+}
+
+/**
+ * Prepares the attention backward: dP' = dout V^T, the row pass (dprobs, dS, P'), dV = P'^T dout,
+ * dQ = dS K / sqrt(hs), dK = dS^T Q / sqrt(hs); `dqkv` is written (=).
+ */
+export async function attentionBackward(
+  gpu: Gpu,
+  t: AttentionBackwardTensors,
+  d: AttentionDims,
+): Promise<Dispatch[]> {
+  const k = "attentionBackward";
+  check(k, d, { dqkv: t.dqkv, dprobs: t.dprobs, dout: t.dout, qkv: t.qkv, probs: t.probs });
+  check(k, d, { keyMask: t.keyMask, addMask: t.addMask, alpha: t.alpha, rng: t.rng });
+  const { B, T, C, NH } = d;
+  const hs = C / NH;
+  const n = B * NH * T * T;
+  assertSize(k, "scratch", t.scratch, 2 * n, "2*B*NH*T*T");
+  const doutPart = (transposed: boolean): Strided => ({
+    tensor: t.dout,
+    off: 0,
+    bs: T * C,
+    hs,
+    rs: transposed ? 1 : C,
+    cs: transposed ? C : 1,
+  });
+  const dqkvPart = (part: number) => ({ tensor: t.dqkv, off: part * C, bs: T * 3 * C, hs, rs: 3 * C });
+  const dP = await batchedProduct(gpu, {
+    M: T,
+    N: T,
+    K: hs,
+    B,
+    NH,
+    scale: 1,
+    a: doutPart(false),
+    b: qkvPart(t.qkv, 2, d, true),
+    c: square(t.scratch, d),
+  }, d);
+  const rows = B * NH * T;
+  const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(n)
+    .u32(t.alpha ? 1 : 0).u32(t.dprobs ? 1 : 0).f32(d.pDrop).f32(1 / (1 - d.pDrop))
+    .u32(d.layer).u32(d.slot ?? 0).bytes();
+  const rowPass = prepareDispatch(
+    gpu,
+    await gpu.pipelines.get(BACKWARD, { WG }),
+    [
+      t.scratch,
+      t.dprobs ?? await dummy(gpu),
+      t.probs,
+      t.alpha ?? t.probs,
+      t.rng,
+    ],
+    params,
+    grid1d(gpu, rows, WG),
+  );
+  const scale = 1 / Math.sqrt(hs);
+  const dV = await batchedProduct(gpu, {
+    M: T,
+    N: hs,
+    K: T,
+    B,
+    NH,
+    scale: 1,
+    a: square(t.scratch, d, 0, true),
+    b: doutPart(false),
+    c: dqkvPart(2),
+  }, d);
+  const dQ = await batchedProduct(gpu, {
+    M: T,
+    N: hs,
+    K: T,
+    B,
+    NH,
+    scale,
+    a: square(t.scratch, d, n, false),
+    b: qkvPart(t.qkv, 1, d, false),
+    c: dqkvPart(0),
+  }, d);
+  const dK = await batchedProduct(gpu, {
+    M: T,
+    N: hs,
+    K: T,
+    B,
+    NH,
+    scale,
+    a: square(t.scratch, d, n, true),
+    b: qkvPart(t.qkv, 0, d, false),
+    c: dqkvPart(1),
+  }, d);
+  return [dP, rowPass, dV, dQ, dK];
+}

@@ -1,0 +1,77 @@
+/**
+ * Row softmax and its backward over `rows` rows of `cols` values (numerically stable: the row maximum is
+ * subtracted before exp).
+ *
+ * @module
+ */
+import softmaxForwardWgsl from "../../shaders/softmax_forward.wgsl" with { type: "text" };
+import softmaxBackwardWgsl from "../../shaders/softmax_backward.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import { type Dispatch, grid1d, prepareDispatch } from "../gpu/encoder.ts";
+import { ParamPack } from "../gpu/params.ts";
+import type { KernelSource } from "../gpu/pipeline.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { assertSize, ShapeError } from "./shapes.ts";
+
+/** Dimensions of {@linkcode softmaxForward} / {@linkcode softmaxBackward}. */
+export interface SoftmaxDims {
+  rows: number;
+  cols: number;
+}
+
+const WG = 64;
+const FORWARD: KernelSource = {
+  file: "softmax_forward.wgsl",
+  code: softmaxForwardWgsl,
+  bindings: ["read_write", "read", "uniform"],
+};
+const BACKWARD: KernelSource = {
+  file: "softmax_backward.wgsl",
+  code: softmaxBackwardWgsl,
+  bindings: ["read_write", "read", "read", "uniform"],
+};
+
+function check(kernel: string, d: SoftmaxDims, t: Record<string, Tensor>): void {
+  if (!(Number.isInteger(d.cols) && d.cols > 0)) {
+    throw new ShapeError(`${kernel}: cols = ${d.cols} must be >= 1`);
+  }
+  for (const [name, tensor] of Object.entries(t)) {
+    assertSize(kernel, name, tensor, d.rows * d.cols, `rows*cols = ${d.rows}*${d.cols}`);
+  }
+}
+
+/**
+ * Prepares `out[r, :] = softmax(inp[r, :])`.
+ *
+ * @example
+ * ```ts
+ * import { createTensor, readTensor, requestGpu, runDispatches, softmaxForward } from "./mod.ts";
+ * const gpu = await requestGpu();
+ * const inp = await createTensor(gpu, [1, 3], "f32", { data: [0, 0, Math.log(2)] });
+ * const out = await createTensor(gpu, [1, 3]);
+ * await runDispatches(gpu, [await softmaxForward(gpu, { out, inp }, { rows: 1, cols: 3 })]);
+ * console.log(await readTensor(gpu, out)); // Float32Array [0.25, 0.25, 0.5]
+ * ```
+ */
+export async function softmaxForward(
+  gpu: Gpu,
+  t: { out: Tensor; inp: Tensor },
+  d: SoftmaxDims,
+): Promise<Dispatch> {
+  check("softmaxForward", d, t);
+  const kernel = await gpu.pipelines.get(FORWARD, { WG });
+  const params = new ParamPack().u32(d.rows).u32(d.cols).bytes();
+  return prepareDispatch(gpu, kernel, [t.out, t.inp], params, grid1d(gpu, d.rows, WG));
+}
+
+/** Prepares `dinp = out * (dout - sum(dout * out))` per row (written, =). */
+export async function softmaxBackward(
+  gpu: Gpu,
+  t: { dinp: Tensor; dout: Tensor; out: Tensor },
+  d: SoftmaxDims,
+): Promise<Dispatch> {
+  check("softmaxBackward", d, t);
+  const kernel = await gpu.pipelines.get(BACKWARD, { WG });
+  const params = new ParamPack().u32(d.rows).u32(d.cols).bytes();
+  return prepareDispatch(gpu, kernel, [t.dinp, t.dout, t.out], params, grid1d(gpu, d.rows, WG));
+}
