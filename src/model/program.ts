@@ -36,6 +36,37 @@ export interface ProgramOptions {
   alpha?: { layer: number; tensor: Tensor };
 }
 
+/**
+ * The activation-only backward of AD-DROP's attribution: from `dlogits` (the pseudo-label gradient) through the
+ * head and down to layer `lowest`, writing dLoss/dA of each layer in `dprobs`; no parameter gradients, nothing
+ * below `lowest`. Replays after the program's forward of the same shape.
+ */
+export async function buildAttributionBackward(
+  enc: Encoder,
+  prog: Program,
+  dlogits: Tensor,
+  lowest: number,
+  dprobs: ReadonlyMap<number, Tensor>,
+  o: ProgramOptions,
+): Promise<Dispatch[]> {
+  const { B, T } = prog;
+  const train = o.mode === "train";
+  const pHidden = train ? enc.options.hiddenDropout : 0;
+  const pCls = train ? enc.options.classifierDropout : 0;
+  return buildBackward(enc, B, T, o, {
+    dlogits,
+    paramGrads: false,
+    lowest,
+    dprobs,
+    layers: prog.layers,
+    emb: prog.emb,
+    x0: prog.x0,
+    inp: inputViews(enc, B, T),
+    pHidden,
+    pCls,
+  });
+}
+
 /** The prepared call lists of one batch shape. */
 export interface Program {
   B: number;
@@ -51,6 +82,9 @@ export interface Program {
   dlogits: Tensor;
   /** Per-layer views of the activations (probs included). */
   layers: LayerActivations[];
+  /** Embedding activations and the first layer's input. */
+  emb: BackwardSpec["emb"];
+  x0: Tensor;
 }
 
 /** Input tensors viewed for B x T. */
@@ -189,7 +223,7 @@ export async function buildProgram(enc: Encoder, B: number, T: number, o: Progra
     pHidden,
     pCls,
   });
-  return { B, T, forward, loss, backward, logits: head.logits, lossValue: g.loss, dlogits, layers };
+  return { B, T, forward, loss, backward, logits: head.logits, lossValue: g.loss, dlogits, layers, emb, x0 };
 }
 
 /** What a backward pass computes and where it stops. */

@@ -1,0 +1,44 @@
+/**
+ * The gradient that starts AD-DROP's attribution backward from the clean pass's logits: the one-hot of each
+ * row's argmax (sequence classification: d(pseudo-label logit)/dlogits) or -dLoss/dlogits of the cross-entropy
+ * against the argmax labels (token classification, rows with target -100 ignored).
+ *
+ * @module
+ */
+import pseudoLabelWgsl from "../../shaders/pseudo_label_grad.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import { type Dispatch, prepareDispatch } from "../gpu/encoder.ts";
+import { ParamPack } from "../gpu/params.ts";
+import type { KernelSource } from "../gpu/pipeline.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { assertSize, ShapeError } from "./shapes.ts";
+
+const SOURCE: KernelSource = {
+  file: "pseudo_label_grad.wgsl",
+  code: pseudoLabelWgsl,
+  bindings: ["read_write", "read", "read", "uniform"],
+};
+
+/** `onehot`: sequence classification; `negative_ce`: token classification. */
+export type PseudoLabelMode = "onehot" | "negative_ce";
+
+/** Prepares dlogits (rows, L) from logits (rows, L); `targets` (rows, i32) marks ignored rows for `negative_ce`. */
+export async function pseudoLabelGrad(
+  gpu: Gpu,
+  t: { dlogits: Tensor; logits: Tensor; targets: Tensor },
+  d: { rows: number; L: number; mode: PseudoLabelMode },
+): Promise<Dispatch> {
+  const k = "pseudoLabelGrad";
+  assertSize(k, "dlogits", t.dlogits, d.rows * d.L, "rows*L");
+  assertSize(k, "logits", t.logits, d.rows * d.L, "rows*L");
+  assertSize(k, "targets", t.targets, d.rows, "rows");
+  if (t.targets.dtype !== "i32") throw new ShapeError(`${k}: 'targets' must be i32, got ${t.targets.dtype}`);
+  const kernel = await gpu.pipelines.get(SOURCE, { WG: 256, MODE: d.mode === "onehot" ? 0 : 1 });
+  return prepareDispatch(
+    gpu,
+    kernel,
+    [t.dlogits, t.logits, t.targets],
+    new ParamPack().u32(d.rows).u32(d.L).bytes(),
+    [1],
+  );
+}

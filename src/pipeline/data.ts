@@ -1,0 +1,114 @@
+/**
+ * Loading a run's data: GLUE tasks from `--data-dir`, CoNLL-2003 for token classification, or JSONL/CSV/TSV
+ * (and `.conll`) files with configurable columns. Every reader reports bad rows with file and line.
+ *
+ * @module
+ */
+import { readConll, type TokenExample } from "../data/conll.ts";
+import { type Example, readExamples } from "../data/examples.ts";
+import { GLUE, type GlueTask, readGlue } from "../data/glue.ts";
+import type { DataReader } from "../data/reader.ts";
+
+/** A validation split with the suffix its metric keys get (MNLI mismatched: `_mm`). */
+export interface Split<T> {
+  name: string;
+  suffix: string;
+  examples: T[];
+}
+
+/** A run's data: sequence (text/pair) or token examples. */
+export type RunData =
+  | {
+    kind: "sequence";
+    regression: boolean;
+    train: Example<string | number>[];
+    validation: Split<Example<string | number>>[];
+    skipped: number;
+  }
+  | {
+    kind: "token";
+    regression: false;
+    train: TokenExample[];
+    validation: Split<TokenExample>[];
+    skipped: number;
+  };
+
+/** Where the data comes from (a subset of the training options). */
+export interface DataOptions {
+  task?: GlueTask | "conll2003";
+  dataDir?: string;
+  train?: string;
+  validation?: string;
+  textColumn: string;
+  textPairColumn: string;
+  labelColumn: string;
+  skipBadRows: boolean;
+  /** Regression labels for plain files (a checkpoint with num_labels 1). */
+  regression?: boolean;
+}
+
+/** True for CoNLL-style token files. */
+export function isConllFile(path: string): boolean {
+  return /\.(conll|conllu|bio|iob|txt)$/i.test(path);
+}
+
+async function drain<T>(reader: DataReader<T>): Promise<{ items: T[]; skipped: number }> {
+  const items = await reader.readAll();
+  return { items, skipped: reader.skipped };
+}
+
+/** Loads the training and validation data a run needs (validation may be absent). */
+export async function loadRunData(o: DataOptions, needTrain = true): Promise<RunData> {
+  const bad = { skipBadRows: o.skipBadRows };
+  if (o.task && o.task !== "conll2003") {
+    const dir = o.dataDir ?? ".";
+    const spec = GLUE[o.task];
+    const train = needTrain ? await drain(readGlue(dir, o.task, "train", bad)) : { items: [], skipped: 0 };
+    const validation: Split<Example<string | number>>[] = [];
+    let skipped = train.skipped;
+    for (const d of spec.devSplits) {
+      const r = await drain(readGlue(dir, o.task, d.split, bad));
+      skipped += r.skipped;
+      validation.push({ name: d.split, suffix: d.suffix, examples: r.items });
+    }
+    return { kind: "sequence", regression: spec.regression, train: train.items, validation, skipped };
+  }
+  const trainPath = o.train ?? (o.task === "conll2003" ? `${o.dataDir ?? "."}/train.txt` : undefined);
+  const validPath = o.validation ?? (o.task === "conll2003" ? `${o.dataDir ?? "."}/valid.txt` : undefined);
+  if (needTrain && !trainPath) {
+    throw new Error("no training data: give --train FILE or --task with --data-dir");
+  }
+  const token = o.task === "conll2003" || [trainPath, validPath].some((p) => p && isConllFile(p));
+  if (token) {
+    const train = needTrain && trainPath ? await drain(readConll(trainPath, bad)) : { items: [], skipped: 0 };
+    const valid = validPath ? await drain(readConll(validPath, bad)) : null;
+    return {
+      kind: "token",
+      regression: false,
+      train: train.items,
+      validation: valid ? [{ name: "validation", suffix: "", examples: valid.items }] : [],
+      skipped: train.skipped + (valid?.skipped ?? 0),
+    };
+  }
+  const opts = {
+    textColumn: o.textColumn,
+    textPairColumn: o.textPairColumn,
+    labelColumn: o.labelColumn,
+    skipBadRows: o.skipBadRows,
+  };
+  const read = (path: string) =>
+    o.regression
+      ? drain(readExamples(path, { ...opts, labelType: "number" }))
+      : drain(readExamples(path, opts));
+  const train = needTrain && trainPath ? await read(trainPath) : { items: [], skipped: 0 };
+  const valid = validPath ? await read(validPath) : null;
+  return {
+    kind: "sequence",
+    regression: !!o.regression,
+    train: train.items as Example<string | number>[],
+    validation: valid
+      ? [{ name: "validation", suffix: "", examples: valid.items as Example<string | number>[] }]
+      : [],
+    skipped: train.skipped + (valid?.skipped ?? 0),
+  };
+}

@@ -1,0 +1,310 @@
+/**
+ * `train()`: the staged pipeline, top to bottom:
+ *   tokenize -> [AD-DROP epochs: forward -> attribute -> mask] -> forward/backward -> optimizer
+ * with evaluation after each epoch, early stopping, the best epoch's checkpoint, logs and `--resume`.
+ *
+ * @module
+ */
+import type { TokenExample } from "../data/conll.ts";
+import type { Example } from "../data/examples.ts";
+import { GLUE_MAIN_METRIC } from "../metrics/glue.ts";
+import { type LabelSpace, numLabels, parseLabelMap, resolveLabelSpace } from "../data/labels.ts";
+import { requestGpu } from "../gpu/device.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import {
+  loadTrainerState,
+  saveCheckpoint,
+  saveTrainerState,
+  type TrainerState,
+} from "../model/checkpoint.ts";
+import { type HeadKind, loadConfig } from "../model/config.ts";
+import { Encoder } from "../model/encoder.ts";
+import { loadModel } from "../model/model.ts";
+import { loadTokenizer } from "../model/tokenizer.ts";
+import type { TrainOptions } from "../cli/train_options.ts";
+import { AdDrop, isAdDropEpoch } from "./addrop.ts";
+import { loadRunData } from "./data.ts";
+import { computeMetrics, predictLogits, sequencePredictions, wordPredictions } from "./evaluate.ts";
+import { Optimizer } from "./optimizer.ts";
+import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./schedule.ts";
+import { type EncodedExample, encodeExample, encodeTokenExample } from "./tokenize.ts";
+import { collate } from "./tokenize.ts";
+import { ProgramCache, TrainStep } from "./train_step.ts";
+
+/** Something the run reports: a step, an evaluation, or a line of information. */
+export type RunEvent =
+  | { type: "info"; message: string }
+  | { type: "step"; record: StepRecord; totalSteps: number }
+  | { type: "eval"; epoch: number; metrics: Record<string, number> };
+
+/** One line of train_log.jsonl. */
+export interface StepRecord {
+  step: number;
+  epoch: number;
+  loss: number;
+  learning_rate: number;
+  grad_norm: number;
+  tokens_per_second: number;
+  ad_drop: boolean;
+}
+
+/** What `train()` returns. */
+export interface TrainResult {
+  outputDir: string;
+  bestEpoch: number | null;
+  bestMetric: number | null;
+  metricName: string;
+  evalResults: Record<string, number>;
+  steps: number;
+}
+
+/** The metric that picks the best epoch, and whether higher is better. */
+export function selectionMetric(
+  o: TrainOptions,
+  token: boolean,
+  regression: boolean,
+): { name: string; higher: boolean } {
+  if (o.metric) return { name: o.metric, higher: !/loss|mse/.test(o.metric) };
+  if (o.task && o.task !== "conll2003") return { name: GLUE_MAIN_METRIC[o.task], higher: true };
+  if (token) return { name: "f1", higher: true };
+  return regression ? { name: "pearson", higher: true } : { name: "accuracy", higher: true };
+}
+
+/** Fine-tunes `options.model` on the run's data; see the README for every option. */
+export async function train(
+  o: TrainOptions,
+  onEvent: (e: RunEvent) => void = () => {},
+): Promise<TrainResult> {
+  if (!o.model) throw new Error("train: no --model given");
+  const info = (message: string) => onEvent({ type: "info", message });
+  const outDir = o.outputDir ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const lastDir = `${outDir}/last`;
+  const resuming = o.resume && (await exists(`${lastDir}/trainer_state.json`));
+  const modelDir = resuming ? lastDir : o.model;
+
+  const gpu = await requestGpu();
+  info(`adapter: ${gpu.description.name} (${gpu.description.kind})`);
+  const base = await loadConfig(`${o.model}/config.json`);
+  const data = await loadRunData({ ...o, regression: base.head === "regression" }, true);
+  if (data.skipped) info(`skipped ${data.skipped} bad rows (--skip-bad-rows)`);
+  const token = data.kind === "token";
+  const regression = data.regression;
+  const space: LabelSpace = token
+    ? resolveLabelSpace((data.train as TokenExample[]).flatMap((e) => e.labels), labelOptions(base))
+    : resolveLabelSpace((data.train as Example<string | number>[]).map((e) => String(e.label)), {
+      ...labelOptions(base),
+      regression,
+    });
+  const head: HeadKind = token
+    ? "token_classification"
+    : regression
+    ? "regression"
+    : "sequence_classification";
+  const model = await loadModel(gpu, modelDir, {
+    head,
+    ...(space.kind === "classification" ? { labels: [...space.labels] } : { numLabels: 1 }),
+    seed: o.seed,
+  });
+  if (model.initialised.length) info(`initialised (not in the checkpoint): ${model.initialised.join(", ")}`);
+  if (model.unexpected.length) info(`unused checkpoint tensors: ${model.unexpected.join(", ")}`);
+  const cfg = model.cfg;
+  const tokenizer = await loadTokenizer(modelDir, { maxLength: o.maxLength, typeIds: cfg.typeVocabSize > 1 });
+  const encode = (e: Example<string | number> | TokenExample) =>
+    token
+      ? encodeTokenExample(tokenizer, e as TokenExample, space)
+      : encodeExample(tokenizer, e as Example<string | number>, space);
+  const trainItems = data.train.map(encode);
+  const validation = data.validation.map((s) => ({
+    ...s,
+    items: (s.examples as (Example<string | number> | TokenExample)[]).map(encode),
+  }));
+  const maxT = Math.max(
+    2,
+    ...trainItems.map((e) => e.ids.length),
+    ...validation.flatMap((s) => s.items.map((e) => e.ids.length)),
+  );
+  info(`${trainItems.length} training examples, ${numLabels(space)} labels, longest ${maxT} tokens`);
+
+  const enc = await Encoder.create(gpu, cfg, model.store, {
+    maxBatch: o.batchSize,
+    maxLength: maxT,
+    hiddenDropout: o.hiddenDropout,
+    attentionDropout: o.attentionDropout,
+  });
+  const optimizer = await Optimizer.create(gpu, model.store, {
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: o.adamEpsilon,
+    weightDecay: o.weightDecay,
+    maxGradNorm: o.maxGradNorm,
+  });
+  const programs = new ProgramCache(enc);
+  const stepper = new TrainStep(enc, programs, optimizer, o.gradientAccumulationSteps, o.seed);
+  const addrop = o.adDrop ? await AdDrop.create(enc, programs, o) : null;
+  const total = totalSteps(trainItems.length, o.batchSize, o.gradientAccumulationSteps, o.epochs, o.maxSteps);
+  const warmup = warmupSteps(total, o.warmupRatio);
+  const metric = selectionMetric(o, token, regression);
+  const labelMap = o.labelMap ? parseLabelMap(o.labelMap) : undefined;
+  const ckpt = { cfg, specs: model.specs, store: model.store, tokenizer };
+
+  let state: TrainerState = {
+    epoch: 0,
+    step: 0,
+    microStep: 0,
+    bestMetric: null,
+    bestEpoch: null,
+    epochsWithoutImprovement: 0,
+    history: [],
+    options: { ...o, resume: false, outputDir: outDir },
+  };
+  let log: string[] = [];
+  if (resuming) {
+    state = await loadTrainerState(gpu, lastDir, model.store);
+    log = (await Deno.readTextFile(`${outDir}/train_log.jsonl`).catch(() => "")).split("\n").filter(Boolean);
+    info(`resuming after epoch ${state.epoch} (step ${state.step}) from ${lastDir}`);
+  }
+  await Deno.mkdir(outDir, { recursive: true });
+  const epochs = Math.ceil(
+    o.maxSteps > 0
+      ? total /
+        Math.max(1, Math.ceil(Math.ceil(trainItems.length / o.batchSize) / o.gradientAccumulationSteps))
+      : o.epochs,
+  );
+  let evalResults: Record<string, number> = {};
+  const t0 = performance.now();
+
+  for (let epoch = state.epoch; epoch < epochs && state.step < total; epoch++) {
+    const adEpoch = addrop !== null && isAdDropEpoch(epoch, o.crossTuning);
+    const order = epochOrder(trainItems.length, o.seed, epoch, o.shuffle);
+    const groups = batches(order, o.batchSize);
+    for (let g = 0; g < groups.length && state.step < total; g++) {
+      const batch = collate(groups[g].map((i) => trainItems[i]), tokenizer.padId);
+      const last = (g + 1) % o.gradientAccumulationSteps === 0 || g === groups.length - 1;
+      const lr = learningRate(o.lrSchedule, o.learningRate, state.step, total, warmup);
+      const tStep = performance.now();
+      const program = adEpoch ? await addrop!.prepare(batch, state.microStep) : undefined;
+      const stats = await stepper.run(
+        batch,
+        state.microStep,
+        last ? { program, optimizerStep: state.step + 1, lr } : { program },
+      );
+      state.microStep++;
+      if (!stats) continue;
+      state.step++;
+      const record: StepRecord = {
+        step: state.step,
+        epoch: epoch + (g + 1) / groups.length,
+        loss: stats.loss,
+        learning_rate: lr,
+        grad_norm: stats.gradNorm,
+        tokens_per_second: stats.tokens / ((performance.now() - tStep) / 1000),
+        ad_drop: adEpoch,
+      };
+      log.push(JSON.stringify(record));
+      onEvent({ type: "step", record, totalSteps: total });
+    }
+    // Evaluation after the epoch.
+    const metrics: Record<string, number> = { epoch: epoch + 1 };
+    for (const split of validation) {
+      const pred = await predictLogits(enc, programs, split.items, o.batchSize, tokenizer.padId);
+      Object.assign(
+        metrics,
+        prefixKeys(scoreSplit(split, pred.logits, space, token, labelMap, o), split.suffix),
+      );
+      if (!Number.isNaN(pred.loss)) metrics[`loss${split.suffix}`] = pred.loss;
+    }
+    state.history.push(metrics);
+    onEvent({ type: "eval", epoch: epoch + 1, metrics });
+    const value = metrics[metric.name];
+    const better = value !== undefined && (state.bestMetric === null ||
+      (metric.higher ? value > state.bestMetric : value < state.bestMetric));
+    if (validation.length === 0 || better) {
+      state.bestMetric = value ?? null;
+      state.bestEpoch = epoch + 1;
+      state.epochsWithoutImprovement = 0;
+      evalResults = metrics;
+      await saveCheckpoint(gpu, outDir, ckpt);
+    } else state.epochsWithoutImprovement++;
+    state.epoch = epoch + 1;
+    await writeFileAtomic(`${outDir}/train_log.jsonl`, log.join("\n") + "\n");
+    await saveTrainerState(gpu, lastDir, ckpt, state);
+    if (o.patience && state.epochsWithoutImprovement >= o.patience) {
+      info(`early stopping: no improvement of ${metric.name} in ${o.patience} epochs`);
+      break;
+    }
+  }
+  if (state.bestEpoch !== null && Object.keys(evalResults).length === 0) {
+    evalResults = state.history[state.bestEpoch - 1] ?? {};
+  }
+  const runtime = (performance.now() - t0) / 1000;
+  await writeFileAtomic(`${outDir}/eval_results.json`, JSON.stringify(evalResults, null, 2) + "\n");
+  await writeFileAtomic(
+    `${outDir}/all_results.json`,
+    JSON.stringify(
+      {
+        ...Object.fromEntries(Object.entries(evalResults).map(([k, v]) => [`eval_${k}`, v])),
+        train_runtime: runtime,
+        train_steps: state.step,
+        train_samples: trainItems.length,
+        best_epoch: state.bestEpoch,
+        selection_metric: metric.name,
+        history: state.history,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  enc.destroy();
+  optimizer.destroy();
+  model.store.destroy();
+  gpu.destroy();
+  return {
+    outputDir: outDir,
+    bestEpoch: state.bestEpoch,
+    bestMetric: state.bestMetric,
+    metricName: metric.name,
+    evalResults,
+    steps: state.step,
+  };
+}
+
+function labelOptions(base: { id2label: string[]; head: HeadKind }) {
+  // A checkpoint's label2id counts only when it has a task head (not LABEL_0, LABEL_1 of a bare encoder).
+  const generic = base.id2label.every((l, i) => l === `LABEL_${i}`);
+  return base.head === "none" || generic
+    ? {}
+    : { label2id: Object.fromEntries(base.id2label.map((l, i) => [l, i])) };
+}
+
+function scoreSplit(
+  split: { items: EncodedExample[]; examples: unknown[] },
+  logits: Float32Array[],
+  space: LabelSpace,
+  token: boolean,
+  labelMap: ReturnType<typeof parseLabelMap> | undefined,
+  o: TrainOptions,
+): Record<string, number> {
+  const spec = { task: o.task, tokenClassification: token, labelMap };
+  if (token) {
+    const labels = space.kind === "classification" ? space.labels : [];
+    const preds = split.items.map((e, i) => wordPredictions(logits[i], e.wordIds ?? [], labels));
+    const refs = (split.examples as TokenExample[]).map((e, i) => e.labels.slice(0, preds[i].length));
+    return computeMetrics(spec, preds, refs);
+  }
+  const preds = sequencePredictions(logits, space);
+  const refs = (split.examples as Example<string | number>[]).map((e) => e.label!);
+  return computeMetrics(spec, preds, refs);
+}
+
+function prefixKeys(m: Record<string, number>, suffix: string): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k.endsWith(suffix) ? k : `${k}${suffix}`, v]));
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,29 @@
+import * as gpu from "../../src/kernels/pseudo_label.ts";
+import * as ref from "../../src/reference/pseudo_label.ts";
+import { runDispatches } from "../../src/gpu/encoder.ts";
+import { readFloats } from "../../src/gpu/readback.ts";
+import { createTensor } from "../../src/gpu/tensor.ts";
+import { assertClose } from "../_util/assert_close.ts";
+import { gpuTest } from "../_util/gpu.ts";
+import { Rng } from "../_util/rng.ts";
+
+for (const mode of ["onehot", "negative_ce"] as const) {
+  for (const [rows, L] of [[3, 2], [255, 5], [256, 3], [257, 9], [1024, 9]]) {
+    gpuTest(`pseudo-label gradient ${mode} rows=${rows} L=${L}`, async (g) => {
+      const rng = new Rng(rows * 13 + L);
+      const logits = rng.floats(rows * L, -3, 3);
+      const targets = Int32Array.from({ length: rows }, () => (rng.next() < 0.3 ? -100 : rng.int(L)));
+      const tl = await createTensor(g, [rows, L], "f32", { data: logits });
+      const tt = await createTensor(g, [rows], "i32", { data: targets });
+      const td = await createTensor(g, [rows, L], "f32", { data: rng.floats(rows * L) });
+      await runDispatches(g, [
+        await gpu.pseudoLabelGrad(g, { dlogits: td, logits: tl, targets: tt }, { rows, L, mode }),
+      ]);
+      assertClose(await readFloats(g, td), ref.pseudoLabelGrad(logits, targets, { rows, L, mode }), {
+        atol: 1e-7,
+        rtol: 1e-5,
+      });
+      for (const t of [tl, tt, td]) t.destroy();
+    });
+  }
+}
