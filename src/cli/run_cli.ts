@@ -1,0 +1,24 @@
+/**
+ * The top level of every `deno task` entry: known errors print one clear message and exit non-zero, anything
+ * else prints its stack.
+ *
+ * @module
+ */
+import { ConfigError } from "../model/config.ts";
+import { GpuError } from "../gpu/errors.ts";
+import { OptionsError } from "./train_options.ts";
+
+/** Runs `main`; on error prints `addrop: <message>` and exits with status 1 (2 for bad options). */
+export async function runCli(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (e) {
+    const err = e as Error;
+    const known = err instanceof OptionsError || err instanceof ConfigError || err instanceof GpuError ||
+      ["DataError", "LabelError", "SafetensorsError", "WeightError", "ShapeError", "RangeError"].includes(
+        err.name,
+      );
+    console.error(`addrop: ${known ? err.message : err.stack ?? err.message}`);
+    Deno.exit(err instanceof OptionsError ? 2 : 1);
+  }
+}
