@@ -69,7 +69,13 @@ export async function activationForward(
   assertSameSize("activationForward", t);
   const kernel = await gpu.pipelines.get(FORWARD, { WG, KIND: kindOf("activationForward", o.kind) });
   const n = t.out.size;
-  return prepareDispatch(gpu, kernel, [t.out, t.inp], new ParamPack().u32(n).bytes(), grid1d(gpu, n, WG));
+  return prepareDispatch(
+    gpu,
+    kernel,
+    [t.out, t.inp],
+    new ParamPack().u32(n).bytes(),
+    grid1d(gpu, Math.ceil(n / 4), WG),
+  );
 }
 
 /** Prepares `dinp = dout * f'(inp)` (`+=` with `accumulate`). */
@@ -87,6 +93,6 @@ export async function activationBackward(
     kernel,
     [t.dinp, t.dout, t.inp],
     new ParamPack().u32(n).bytes(),
-    grid1d(gpu, n, WG),
+    grid1d(gpu, Math.ceil(n / 4), WG),
   );
 }

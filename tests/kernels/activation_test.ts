@@ -9,16 +9,16 @@ import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest } from "../_util/gpu.ts";
 import { Rng } from "../_util/rng.ts";
 
-gpuTest("WGSL erf_f32 is within 1.5e-7 of a high-precision erf on [-7, 7]", async (g) => {
-  // The shader's own erf_f32, extracted verbatim, behind a test entry point.
-  const start = activationForwardWgsl.indexOf("fn erf_f32");
+gpuTest("WGSL erf4 is within 1.5e-7 of a high-precision erf on [-7, 7]", async (g) => {
+  // The shader's own erf4, extracted verbatim, behind a test entry point.
+  const start = activationForwardWgsl.indexOf("fn erf4");
   const end = activationForwardWgsl.indexOf("\n}\n", start) + 3;
   const code = activationForwardWgsl.slice(start, end) + `
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> inp: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x < arrayLength(&inp)) { out[gid.x] = erf_f32(inp[gid.x]); }
+  if (gid.x < arrayLength(&inp)) { out[gid.x] = erf4(vec4<f32>(inp[gid.x])).x; }
 }`;
   const kernel = await g.pipelines.get({ file: "erf_test.wgsl", code, bindings: ["read_write", "read"] });
   const n = 140001;
@@ -41,10 +41,10 @@ const TOL: Record<gpu.Activation, { atol: number; rtol: number }> = {
   relu: { atol: 0, rtol: 1e-7 },
 };
 
-// WG = 256: boundaries 255, 256, 257; an odd shape; the BERT-base FFN slice (T = 128, 4C = 3072) for GELU.
+// WG = 256 vec4s = 1024 elements: 1023, 1024, 1025, 1026 (every tail length); an odd shape; the BERT-base FFN slice (T = 128, 4C = 3072) for GELU.
 const CASES: [gpu.Activation, number][] = [];
 for (const kind of ["gelu", "gelu_new", "tanh", "relu"] as const) {
-  for (const n of [45 * 65, 255, 256, 257]) CASES.push([kind, n]);
+  for (const n of [45 * 65, 1023, 1024, 1025, 1026]) CASES.push([kind, n]);
 }
 CASES.push(["gelu", 128 * 3072], ["gelu_new", 128 * 3072]);
 
