@@ -8,6 +8,8 @@
 import layernormForwardWgsl from "../../shaders/layernorm_forward.wgsl" with { type: "text" };
 import layernormBackwardWgsl from "../../shaders/layernorm_backward.wgsl" with { type: "text" };
 import layernormBackwardReduceWgsl from "../../shaders/layernorm_backward_reduce.wgsl" with { type: "text" };
+import layernormBackwardRowsWgsl from "../../shaders/layernorm_backward_rows.wgsl" with { type: "text" };
+import layernormForwardRowsWgsl from "../../shaders/layernorm_forward_rows.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import { type Dispatch, grid1d, groups, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
@@ -19,6 +21,21 @@ import { assertSize, ShapeError } from "./shapes.ts";
 export interface LayernormDims {
   rows: number;
   C: number;
+}
+
+/**
+ * How rows map to the hardware: `workgroup` (one workgroup per row, tree reductions; for GPUs) or `invocation`
+ * (one row, or row block, per invocation, vec4 loads, no barriers; for CPU-emulated adapters such as llvmpipe,
+ * needs C % 4 = 0 and C <= 1024). Default: `invocation` on a software adapter where C allows it.
+ */
+export type LayernormLayout = "workgroup" | "invocation";
+
+function layoutOf(gpu: Gpu, d: LayernormDims & { layout?: LayernormLayout }): LayernormLayout {
+  const fits = d.C % 4 === 0 && d.C <= 1024;
+  if (d.layout === "invocation" && !fits) {
+    throw new ShapeError(`layernorm: layout 'invocation' needs C % 4 = 0 and C <= 1024, got C = ${d.C}`);
+  }
+  return d.layout ?? (gpu.isSoftware && fits ? "invocation" : "workgroup");
 }
 
 /** Invocations per workgroup (one row per workgroup); chosen by `bench/elementwise_bench.ts`. */
@@ -37,6 +54,19 @@ const BACKWARD: KernelSource = {
   code: layernormBackwardWgsl,
   bindings: ["read_write", "read_write", "read", "read", "read", "read", "read", "uniform"],
 };
+
+const FORWARD_ROWS: KernelSource = {
+  ...FORWARD,
+  file: "layernorm_forward_rows.wgsl",
+  code: layernormForwardRowsWgsl,
+};
+const BACKWARD_ROWS: KernelSource = {
+  ...BACKWARD,
+  file: "layernorm_backward_rows.wgsl",
+  code: layernormBackwardRowsWgsl,
+};
+/** Invocations per workgroup of the `invocation` layout (each owns a row or a row block). */
+const ROWS_WG = 8;
 
 const BACKWARD_REDUCE: KernelSource = {
   file: "layernorm_backward_reduce.wgsl",
@@ -69,20 +99,23 @@ function checkRows(kernel: string, t: Record<string, Tensor>, d: LayernormDims):
 export async function layernormForward(
   gpu: Gpu,
   t: { out: Tensor; mean: Tensor; rstd: Tensor; inp: Tensor; weight: Tensor; bias: Tensor },
-  d: LayernormDims & { eps: number },
+  d: LayernormDims & { eps: number; layout?: LayernormLayout },
 ): Promise<Dispatch> {
   const k = "layernormForward";
   checkRows(k, { out: t.out, inp: t.inp }, d);
   for (const name of ["mean", "rstd"] as const) assertSize(k, name, t[name], d.rows, `rows = ${d.rows}`);
   for (const name of ["weight", "bias"] as const) assertSize(k, name, t[name], d.C, `C = ${d.C}`);
   if (!(d.eps >= 0)) throw new RangeError(`${k}: eps must be >= 0, got ${d.eps}`);
-  const kernel = await gpu.pipelines.get(FORWARD, { WG });
+  const rows = layoutOf(gpu, d) === "invocation";
+  const kernel = rows
+    ? await gpu.pipelines.get(FORWARD_ROWS, { WG: ROWS_WG })
+    : await gpu.pipelines.get(FORWARD, { WG });
   return prepareDispatch(
     gpu,
     kernel,
     [t.out, t.mean, t.rstd, t.inp, t.weight, t.bias],
     new ParamPack().u32(d.rows).u32(d.C).f32(d.eps).bytes(),
-    grid1d(gpu, d.rows, 1),
+    rows ? grid1d(gpu, d.rows, ROWS_WG) : grid1d(gpu, d.rows, 1),
   );
 }
 
@@ -114,7 +147,7 @@ export async function layernormBackward(
     mean: Tensor;
     rstd: Tensor;
   },
-  d: LayernormDims & { accumulate?: boolean },
+  d: LayernormDims & { accumulate?: boolean; layout?: LayernormLayout },
 ): Promise<Dispatch[]> {
   const k = "layernormBackward";
   checkRows(k, { dinp: t.dinp, dout: t.dout, inp: t.inp }, d);
@@ -124,14 +157,18 @@ export async function layernormBackward(
   }
   const { rowsPerGroup, G } = blocks(d);
   assertSize(k, "scratch", t.scratch, 2 * G * d.C, `layernormScratchShape = [2, ${G}, ${d.C}]`);
+  const rows = layoutOf(gpu, d) === "invocation";
   const wgBytes = gpu.device.limits.maxComputeWorkgroupStorageSize;
-  if ((2 * d.C + 2 * WG) * 4 > wgBytes) {
+  if (!rows && (2 * d.C + 2 * WG) * 4 > wgBytes) {
     throw new ShapeError(
       `${k}: C = ${d.C} needs ${(2 * d.C + 2 * WG) * 4} bytes of workgroup memory, ` +
         `the device has ${wgBytes}`,
     );
   }
-  const stage1 = await gpu.pipelines.get(BACKWARD, { WG, ACC: d.accumulate ? 1 : 0, CMAX: Math.max(1, d.C) });
+  const acc = d.accumulate ? 1 : 0;
+  const stage1 = rows
+    ? await gpu.pipelines.get(BACKWARD_ROWS, { WG: ROWS_WG, ACC: acc })
+    : await gpu.pipelines.get(BACKWARD, { WG, ACC: acc, CMAX: Math.max(1, d.C) });
   const stage2 = await gpu.pipelines.get(BACKWARD_REDUCE, { WG: 64 });
   return [
     prepareDispatch(
@@ -139,7 +176,7 @@ export async function layernormBackward(
       stage1,
       [t.dinp, t.scratch, t.dout, t.inp, t.weight, t.mean, t.rstd],
       new ParamPack().u32(d.rows).u32(d.C).u32(rowsPerGroup).u32(G).bytes(),
-      [G],
+      rows ? [groups(G, ROWS_WG)] : [G],
     ),
     prepareDispatch(
       gpu,
