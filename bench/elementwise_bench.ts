@@ -12,6 +12,7 @@ import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
 import { timeGpu } from "../src/gpu/timing.ts";
 import { activationBackward, activationForward } from "../src/kernels/activation.ts";
 import { copyKernel } from "../src/kernels/copy.ts";
+import { crossEntropyForward } from "../src/kernels/loss.ts";
 import { layernormBackward, layernormForward, layernormScratchShape } from "../src/kernels/layernorm.ts";
 import { type BenchCase, type BenchResult, rate } from "./_util.ts";
 
@@ -123,4 +124,29 @@ export const benchmarks: BenchCase[] = [
       return [await bandwidth(gpu, `gelu_${pass}`, bytes, [d], `${ROWS}x${4 * C} exact GELU`, [a, b, c])];
     },
   })),
+  {
+    name: "cross_entropy",
+    async run(gpu) {
+      const N = 1024, V = 8192;
+      const logits = await createTensor(gpu, [N, V]);
+      const dlogits = await createTensor(gpu, [N, V]);
+      const targets = await createTensor(gpu, [N], "i32", {
+        data: Int32Array.from({ length: N }, (_, i) => i % V),
+      });
+      const loss = await createTensor(gpu, [1]);
+      const losses = await createTensor(gpu, [N]);
+      const ds = await crossEntropyForward(gpu, { loss, losses, dlogits, logits, targets }, { N, V });
+      // Logits read once and dlogits written once (the kernel reads each row twice; the second read hits cache).
+      const bytes = 4 * (2 * N * V + 3 * N);
+      return [
+        await bandwidth(gpu, "cross_entropy", bytes, ds, `${N}x${V}, loss + dlogits`, [
+          logits,
+          dlogits,
+          targets,
+          loss,
+          losses,
+        ]),
+      ];
+    },
+  },
 ];

@@ -8,7 +8,7 @@
 // exponentials are one pass of an online softmax, merged by a fixed-order tree (deterministic), as is count.
 // Reference: src/reference/loss.ts crossEntropyForward.
 
-override WG: u32 = 64;  // a power of two
+override WG: u32 = 256;  // a power of two
 
 struct Params { N: u32, V: u32 }
 

@@ -16,7 +16,7 @@ import type { Tensor } from "../gpu/tensor.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
 
 /** Invocations per row of the cross-entropy; chosen by `bench/elementwise_bench.ts`. */
-const WG = 64;
+const WG = 256;
 
 const CE_FORWARD: KernelSource = {
   file: "crossentropy_forward.wgsl",
