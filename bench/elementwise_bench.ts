@@ -1,0 +1,152 @@
+/**
+ * Memory-bound kernels at BERT-base sizes, in GB/s of the bytes each kernel must move (every input read once,
+ * every output written once): LayerNorm (1024 rows of 768), GELU (1024 x 3072), fused softmax cross-entropy
+ * (1024 rows of 8192 classes). Each note gives the ratio to the copy bandwidth measured in the same run
+ * (target: at least 0.5).
+ *
+ * @module
+ */
+import type { Gpu } from "../src/gpu/device.ts";
+import type { Dispatch } from "../src/gpu/encoder.ts";
+import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
+import { timeGpu } from "../src/gpu/timing.ts";
+import { activationBackward, activationForward } from "../src/kernels/activation.ts";
+import { copyKernel } from "../src/kernels/copy.ts";
+import { crossEntropyForward } from "../src/kernels/loss.ts";
+import { layernormBackward, layernormForward, layernormScratchShape } from "../src/kernels/layernorm.ts";
+import { type BenchCase, type BenchResult, rate } from "./_util.ts";
+
+const REPEATS = 15;
+
+/** Copy bandwidth on this device in GB/s, measured once per run (the yardstick of every case here). */
+let copyGbps: Promise<number> | null = null;
+function copyBandwidth(gpu: Gpu): Promise<number> {
+  copyGbps ??= (async () => {
+    const n = 16 * 1024 * 1024;
+    const inp = await createTensor(gpu, [n]);
+    const out = await createTensor(gpu, [n]);
+    const d = await copyKernel(gpu, { out, inp });
+    const t = await timeGpu(gpu, (b) => void b.run(d), { warmup: 3, repeats: REPEATS });
+    inp.destroy();
+    out.destroy();
+    return (2 * n * 4) / 1e9 / (t.median / 1000);
+  })();
+  return copyGbps;
+}
+
+/** Times the dispatches and reports GB/s of `bytes`, with the ratio to the copy bandwidth in the note. */
+async function bandwidth(
+  gpu: Gpu,
+  name: string,
+  bytes: number,
+  dispatches: Dispatch[],
+  shape: string,
+  tensors: Tensor[],
+): Promise<BenchResult> {
+  const copy = await copyBandwidth(gpu);
+  const t = await timeGpu(gpu, (b) => void b.run(...dispatches), { warmup: 3, repeats: REPEATS });
+  for (const x of tensors) x.destroy();
+  const r = rate(name, "GB/s", bytes / 1e9, t, shape);
+  r.note += `; ${(r.median / copy).toFixed(2)}x copy_bandwidth (${copy.toPrecision(3)} GB/s)`;
+  return r;
+}
+
+const ROWS = 1024, C = 768;
+
+export const benchmarks: BenchCase[] = [
+  {
+    name: "layernorm_forward",
+    async run(gpu) {
+      const f = (shape: number[]) => createTensor(gpu, shape);
+      const [out, mean, rstd, inp, weight, bias] = [
+        await f([ROWS, C]),
+        await f([ROWS]),
+        await f([ROWS]),
+        await f([ROWS, C]),
+        await f([C]),
+        await f([C]),
+      ];
+      const d = await layernormForward(gpu, { out, mean, rstd, inp, weight, bias }, {
+        rows: ROWS,
+        C,
+        eps: 1e-12,
+      });
+      const bytes = 4 * (2 * ROWS * C + 2 * C + 2 * ROWS);
+      return [
+        await bandwidth(gpu, "layernorm_forward", bytes, [d], `${ROWS}x${C}`, [
+          out,
+          mean,
+          rstd,
+          inp,
+          weight,
+          bias,
+        ]),
+      ];
+    },
+  },
+  {
+    name: "layernorm_backward",
+    async run(gpu) {
+      const f = (shape: number[]) => createTensor(gpu, shape);
+      const scratchShape = layernormScratchShape({ rows: ROWS, C });
+      const t = {
+        dinp: await f([ROWS, C]),
+        dweight: await f([C]),
+        dbias: await f([C]),
+        scratch: await f(scratchShape),
+        dout: await f([ROWS, C]),
+        inp: await f([ROWS, C]),
+        weight: await f([C]),
+        mean: await f([ROWS]),
+        rstd: await f([ROWS]),
+      };
+      const ds = await layernormBackward(gpu, t, { rows: ROWS, C });
+      const scratch = scratchShape.reduce((a, b) => a * b, 1);
+      const bytes = 4 * (3 * ROWS * C + 2 * ROWS + 5 * C + 2 * scratch);
+      return [
+        await bandwidth(gpu, "layernorm_backward", bytes, ds, `${ROWS}x${C}, 2 passes`, Object.values(t)),
+      ];
+    },
+  },
+  ...(["forward", "backward"] as const).map((pass): BenchCase => ({
+    name: `gelu_${pass}`,
+    async run(gpu) {
+      const n = ROWS * 4 * C;
+      const [a, b, c] = [
+        await createTensor(gpu, [n]),
+        await createTensor(gpu, [n]),
+        await createTensor(gpu, [n]),
+      ];
+      const d = pass === "forward"
+        ? await activationForward(gpu, { out: a, inp: b }, { kind: "gelu" })
+        : await activationBackward(gpu, { dinp: a, dout: b, inp: c }, { kind: "gelu" });
+      const bytes = 4 * n * (pass === "forward" ? 2 : 3);
+      return [await bandwidth(gpu, `gelu_${pass}`, bytes, [d], `${ROWS}x${4 * C} exact GELU`, [a, b, c])];
+    },
+  })),
+  {
+    name: "cross_entropy",
+    async run(gpu) {
+      const N = 1024, V = 8192;
+      const logits = await createTensor(gpu, [N, V]);
+      const dlogits = await createTensor(gpu, [N, V]);
+      const targets = await createTensor(gpu, [N], "i32", {
+        data: Int32Array.from({ length: N }, (_, i) => i % V),
+      });
+      const loss = await createTensor(gpu, [1]);
+      const losses = await createTensor(gpu, [N]);
+      const ds = await crossEntropyForward(gpu, { loss, losses, dlogits, logits, targets }, { N, V });
+      // Logits read once and dlogits written once (the kernel reads each row twice; the second read hits cache).
+      const bytes = 4 * (2 * N * V + 3 * N);
+      return [
+        await bandwidth(gpu, "cross_entropy", bytes, ds, `${N}x${V}, loss + dlogits`, [
+          logits,
+          dlogits,
+          targets,
+          loss,
+          losses,
+        ]),
+      ];
+    },
+  },
+];

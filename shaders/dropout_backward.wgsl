@@ -1,0 +1,42 @@
+// dropout_backward: dinp = keep ? dout / (1 - p) : 0 (= by default, += when the override ACC is 1), the mask
+// regenerated from the same (rng, layer, purpose, slot) as dropout_forward.wgsl: nothing is saved.
+// One invocation owns one element; the grid may be 2D when N exceeds 65535 workgroups.
+// Reference: src/reference/dropout.ts dropoutBackward.
+
+override WG: u32 = 256;
+override ACC: u32 = 0u;
+
+struct Params { N: u32, layer: u32, purpose: u32, slot: u32, p: f32, scale: f32 }
+
+@group(0) @binding(0) var<storage, read_write> dinp: array<f32>;  // (N)
+@group(0) @binding(1) var<storage, read> dout: array<f32>;        // (N)
+@group(0) @binding(2) var<storage, read> rng: array<u32>;         // [seed, step]
+@group(0) @binding(3) var<uniform> p: Params;
+
+fn pcg_hash(v: u32) -> u32 {
+  let s = v * 747796405u + 2891336453u;
+  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
+  return (w >> 22u) ^ w;
+}
+// Uniform in [0, 1) with 24 bits: element `i` of stream `stream` under `seed`.
+fn rand_uniform(seed: u32, stream: u32, i: u32) -> f32 {
+  return f32(pcg_hash(i ^ pcg_hash(stream ^ pcg_hash(seed))) >> 8u) * (1.0 / 16777216.0);
+}
+// Stream of (step, layer, purpose, slot); equals streamId() below.
+fn stream_id(step: u32, layer: u32, purpose: u32, slot: u32) -> u32 {
+  return pcg_hash(pcg_hash(step) ^ ((layer + 1u) * 0x9e3779b1u) ^ (purpose << 24u) ^ slot);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.N) { return; }
+  let stream = stream_id(rng[1], p.layer, p.purpose, p.slot);
+  let keep = rand_uniform(rng[0], stream, i) >= p.p;
+  let v = select(0.0, dout[i] * p.scale, keep);
+  if (ACC == 1u) {
+    dinp[i] += v;
+  } else {
+    dinp[i] = v;
+  }
+}

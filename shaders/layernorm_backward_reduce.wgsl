@@ -1,0 +1,28 @@
+// layernorm_backward, stage 2 of 2: dweight += sum over g of partial[0, g, :], dbias += sum of partial[1, g, :],
+// summed in increasing g (deterministic). Parameter gradients accumulate (+=).
+//   dweight, dbias (C); partial (2, G, C) from layernorm_backward.wgsl.
+// One invocation owns one column of one of the two gradients (2 C invocations).
+
+override WG: u32 = 64;
+
+struct Params { C: u32, G: u32 }
+
+@group(0) @binding(0) var<storage, read_write> dweight: array<f32>;  // (C)
+@group(0) @binding(1) var<storage, read_write> dbias: array<f32>;    // (C)
+@group(0) @binding(2) var<storage, read> partial: array<f32>;        // (2, G, C)
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= 2u * p.C) { return; }
+  let k = i / p.C;
+  let c = i % p.C;
+  var s = 0.0;
+  for (var g = 0u; g < p.G; g++) { s += partial[(k * p.G + g) * p.C + c]; }
+  if (k == 0u) {
+    dweight[c] += s;
+  } else {
+    dbias[c] += s;
+  }
+}

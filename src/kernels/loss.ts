@@ -1,0 +1,103 @@
+/**
+ * Losses with their gradients fused in: softmax cross-entropy over integer targets (ignored rows: any target
+ * outside [0, V), e.g. -100) and mean squared error for regression. The scalar loss stays on the GPU in a
+ * 1-element tensor, reduced in a fixed order (deterministic); read it back only to log it.
+ *
+ * @module
+ */
+import crossentropyForwardWgsl from "../../shaders/crossentropy_forward.wgsl" with { type: "text" };
+import crossentropyReduceWgsl from "../../shaders/crossentropy_reduce.wgsl" with { type: "text" };
+import mseForwardWgsl from "../../shaders/mse_forward.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import { type Dispatch, grid1d, prepareDispatch } from "../gpu/encoder.ts";
+import { ParamPack } from "../gpu/params.ts";
+import type { KernelSource } from "../gpu/pipeline.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { assertSize, ShapeError } from "./shapes.ts";
+
+/** Invocations per row of the cross-entropy; chosen by `bench/elementwise_bench.ts`. */
+const WG = 256;
+
+const CE_FORWARD: KernelSource = {
+  file: "crossentropy_forward.wgsl",
+  code: crossentropyForwardWgsl,
+  bindings: ["read_write", "read_write", "read", "read", "uniform"],
+};
+
+const CE_REDUCE: KernelSource = {
+  file: "crossentropy_reduce.wgsl",
+  code: crossentropyReduceWgsl,
+  bindings: ["read_write", "read", "read", "uniform"],
+};
+
+const MSE_FORWARD: KernelSource = {
+  file: "mse_forward.wgsl",
+  code: mseForwardWgsl,
+  bindings: ["read_write", "read_write", "read", "read", "uniform"],
+};
+
+/**
+ * Prepares the fused cross-entropy over `N` rows of `V` logits: `losses` (N) per row, `loss` (1) their mean
+ * over the rows with a valid target (0 when there is none), and `dlogits = (softmax - onehot) / count` (0 for
+ * ignored rows), the gradient of `loss`. `targets` is an i32 tensor (N). Two dispatches, in order.
+ *
+ * @example
+ * ```ts
+ * import { createTensor, crossEntropyForward, readTensor, requestGpu, runDispatches } from "./mod.ts";
+ * const gpu = await requestGpu();
+ * const logits = await createTensor(gpu, [2, 3], "f32", { data: [1, 2, 3, 0, 0, 0] });
+ * const targets = await createTensor(gpu, [2], "i32", { data: [2, -100] });
+ * const [loss, losses, dlogits] = [await createTensor(gpu, [1]), await createTensor(gpu, [2]), await createTensor(gpu, [2, 3])];
+ * await runDispatches(gpu, await crossEntropyForward(gpu, { loss, losses, dlogits, logits, targets }, { N: 2, V: 3 }));
+ * console.log(await readTensor(gpu, loss)); // ~ [0.4076]
+ * ```
+ */
+export async function crossEntropyForward(
+  gpu: Gpu,
+  t: { loss: Tensor; losses: Tensor; dlogits: Tensor; logits: Tensor; targets: Tensor },
+  d: { N: number; V: number },
+): Promise<Dispatch[]> {
+  const k = "crossEntropyForward";
+  assertSize(k, "loss", t.loss, 1, "1");
+  assertSize(k, "losses", t.losses, d.N, `N = ${d.N}`);
+  assertSize(k, "targets", t.targets, d.N, `N = ${d.N}`);
+  assertSize(k, "logits", t.logits, d.N * d.V, `N*V = ${d.N}*${d.V}`);
+  assertSize(k, "dlogits", t.dlogits, d.N * d.V, `N*V = ${d.N}*${d.V}`);
+  if (t.targets.dtype !== "i32") throw new ShapeError(`${k}: 'targets' must be i32, got ${t.targets.dtype}`);
+  if (d.V < 1) throw new ShapeError(`${k}: V must be >= 1, got ${d.V}`);
+  const params = new ParamPack().u32(d.N).u32(d.V).bytes();
+  const rows = await gpu.pipelines.get(CE_FORWARD, { WG });
+  const reduce = await gpu.pipelines.get(CE_REDUCE, { WG: 64 });
+  return [
+    prepareDispatch(
+      gpu,
+      rows,
+      [t.losses, t.dlogits, t.logits, t.targets],
+      params,
+      grid1d(gpu, Math.max(d.N, 1), 1),
+    ),
+    prepareDispatch(gpu, reduce, [t.loss, t.losses, t.targets], params, [1]),
+  ];
+}
+
+/**
+ * Prepares the fused mean squared error of `pred` against `target` (both (N) f32): `loss` (1) =
+ * mean (pred - target)^2 (0 when N = 0) and `dpred = 2 (pred - target) / N`.
+ */
+export async function mseForward(
+  gpu: Gpu,
+  t: { loss: Tensor; dpred: Tensor; pred: Tensor; target: Tensor },
+  d: { N: number },
+): Promise<Dispatch> {
+  const k = "mseForward";
+  assertSize(k, "loss", t.loss, 1, "1");
+  for (const name of ["dpred", "pred", "target"] as const) assertSize(k, name, t[name], d.N, `N = ${d.N}`);
+  const kernel = await gpu.pipelines.get(MSE_FORWARD, { WG: 64 });
+  return prepareDispatch(
+    gpu,
+    kernel,
+    [t.loss, t.dpred, t.pred, t.target],
+    new ParamPack().u32(d.N).bytes(),
+    [1],
+  );
+}
