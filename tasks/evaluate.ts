@@ -1,10 +1,44 @@
 /**
- * `deno task evaluate`: not built yet. It exits non-zero with an honest message rather than pretending.
+ * `deno task evaluate --model DIR (--validation FILE | --task NAME --data-dir DIR) [--label-map MAP]
+ * [--output FILE]`: prints the metrics as JSON and writes them to `--output` (default DIR/eval_results_cli.json).
  *
  * @module
  */
-console.error(
-  "addrop: `deno task evaluate` is not implemented yet. What exists today: the WebGPU runtime and the first " +
-    "kernels (`deno task test`, `deno task bench`). See the README's status section.",
-);
-Deno.exit(2);
+import { Command, Option } from "npm:commander@15.1.0";
+import { runCli } from "../src/cli/run_cli.ts";
+import { TASKS } from "../src/cli/train_options.ts";
+import type { GlueTask } from "../src/data/glue.ts";
+import { evaluate } from "../src/pipeline/evaluate_run.ts";
+
+const program = new Command("evaluate")
+  .requiredOption("--model <dir>", "checkpoint directory")
+  .option("--validation <file>", "JSONL, CSV, TSV or CoNLL with labels")
+  .addOption(new Option("--task <name>").choices([...TASKS]))
+  .option("--data-dir <dir>")
+  .option("--label-map <map>", "rename predicted labels before scoring, e.g. neutral=non-entailment")
+  .option("--max-length <n>", "truncate inputs to N tokens", "128")
+  .option("--batch-size <n>", "examples per GPU batch", "32")
+  .option("--text-column <name>", "", "text").option("--text-pair-column <name>", "", "text_pair")
+  .option("--label-column <name>", "", "label")
+  .option("--skip-bad-rows")
+  .option("--output <file>", "where to write the metrics JSON");
+
+await runCli(async () => {
+  program.parse(["deno", "evaluate", ...Deno.args]);
+  const o = program.opts<Record<string, string | boolean | undefined>>();
+  const metrics = await evaluate({
+    model: o.model as string,
+    validation: o.validation as string | undefined,
+    task: o.task as GlueTask | "conll2003" | undefined,
+    dataDir: o.dataDir as string | undefined,
+    labelMap: o.labelMap as string | undefined,
+    maxLength: Number(o.maxLength),
+    batchSize: Number(o.batchSize),
+    textColumn: o.textColumn as string,
+    textPairColumn: o.textPairColumn as string,
+    labelColumn: o.labelColumn as string,
+    skipBadRows: !!o.skipBadRows,
+    output: (o.output as string | undefined) ?? `${o.model}/eval_results_cli.json`,
+  });
+  console.log(JSON.stringify(metrics, null, 2));
+});

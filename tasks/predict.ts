@@ -1,10 +1,42 @@
 /**
- * `deno task predict`: not built yet. It exits non-zero with an honest message rather than pretending.
+ * `deno task predict --model DIR --input FILE --output FILE [--max-length N] [--batch-size N]`: one JSON line per
+ * input row (JSONL/CSV/TSV with `text` and optional `text_pair`; CoNLL for token classification).
  *
  * @module
  */
-console.error(
-  "addrop: `deno task predict` is not implemented yet. What exists today: the WebGPU runtime and the first " +
-    "kernels (`deno task test`, `deno task bench`). See the README's status section.",
-);
-Deno.exit(2);
+import { Command } from "npm:commander@15.1.0";
+import { runCli } from "../src/cli/run_cli.ts";
+import { predict } from "../src/pipeline/predict.ts";
+
+const program = new Command("predict")
+  .requiredOption("--model <dir>", "checkpoint directory")
+  .requiredOption(
+    "--input <file>",
+    "JSONL, CSV or TSV with text (and text_pair); CoNLL for token classification",
+  )
+  .requiredOption("--output <file>", "JSONL predictions, one line per input row")
+  .option("--max-length <n>", "truncate inputs to N tokens", "128")
+  .option("--batch-size <n>", "examples per GPU batch", "32")
+  .option("--text-column <name>", "column of the text", "text")
+  .option("--text-pair-column <name>", "column of the second text", "text_pair");
+
+await runCli(async () => {
+  program.parse(["deno", "predict", ...Deno.args]);
+  const o = program.opts<Record<string, string>>();
+  const n = await predict({
+    model: o.model,
+    input: o.input,
+    output: o.output,
+    maxLength: positiveInt("--max-length", o.maxLength),
+    batchSize: positiveInt("--batch-size", o.batchSize),
+    textColumn: o.textColumn,
+    textPairColumn: o.textPairColumn,
+  });
+  console.error(`wrote ${n} predictions to ${o.output}`);
+});
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${flag} must be a positive integer, got '${v}'`);
+  return n;
+}

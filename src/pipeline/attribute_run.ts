@@ -1,0 +1,237 @@
+/**
+ * `attribute()`: AD-DROP's attribution of one layer for every example of a file, without dropout, as JSON (and
+ * an HTML page of heatmaps): per example its tokens, the pseudo-label, the scores [heads][T][T] at the example's
+ * own length and, with `p`, the candidate region (0/1) and the positions a q-draw would drop.
+ *
+ * @module
+ */
+import { readExamples } from "../data/examples.ts";
+import type { Gpu } from "../gpu/device.ts";
+import { requestGpu } from "../gpu/device.ts";
+import { CommandBatch } from "../gpu/encoder.ts";
+import { readFloats, readMany } from "../gpu/readback.ts";
+import { createTensor, type Tensor, writeTensor } from "../gpu/tensor.ts";
+import { addropMask } from "../kernels/addrop_mask.ts";
+import { selectRank } from "../kernels/select.ts";
+import { mseForward } from "../kernels/loss.ts";
+import { scale } from "../kernels/scale.ts";
+import { Encoder } from "../model/encoder.ts";
+import { loadModel } from "../model/model.ts";
+import { buildAttributionBackward, buildProgram } from "../model/program.ts";
+import { loadTokenizer } from "../model/tokenizer.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { argmax } from "./evaluate.ts";
+import { attributionHtml } from "./attribution_html.ts";
+
+/** Options of {@linkcode attribute}. */
+export interface AttributeOptions {
+  model: string;
+  input: string;
+  layer: number;
+  method: "grad" | "ig" | "attention";
+  output: string;
+  p?: number;
+  q?: number;
+  seed?: number;
+  igSteps?: number;
+  html?: string;
+  maxLength?: number;
+  textColumn?: string;
+  textPairColumn?: string;
+  gpu?: Gpu;
+}
+
+/** One example's attribution. */
+export interface AttributedExample {
+  tokens: string[];
+  pseudo_label: number;
+  label: string;
+  scores: number[][][];
+  candidates?: number[][][];
+  dropped?: number[][][];
+}
+
+/** Computes the attribution of every example and writes the JSON (and HTML) files. */
+export async function attribute(o: AttributeOptions): Promise<AttributedExample[]> {
+  const gpu = o.gpu ?? await requestGpu();
+  const model = await loadModel(gpu, o.model);
+  const cfg = model.cfg;
+  if (!Number.isInteger(o.layer) || o.layer < 0 || o.layer >= cfg.numLayers) {
+    throw new RangeError(`--layer ${o.layer}: the model has layers 0..${cfg.numLayers - 1}`);
+  }
+  if (cfg.head === "token_classification") {
+    throw new Error("attribute: token-classification models are not supported yet");
+  }
+  const maxLength = Math.min(o.maxLength ?? 128, cfg.maxSequenceLength);
+  const tok = await loadTokenizer(o.model, { maxLength, typeIds: cfg.typeVocabSize > 1 });
+  const enc = await Encoder.create(gpu, cfg, model.store, {
+    maxBatch: 1,
+    maxLength,
+    hiddenDropout: 0,
+    attentionDropout: 0,
+  });
+  const NH = cfg.numHeads;
+  const L = cfg.numLabels;
+  const alpha = await createTensor(gpu, [1], "f32", { label: "ig alpha", data: [1] });
+  const maxProbs = NH * maxLength * maxLength;
+  const scoresBuf = await createTensor(gpu, [maxProbs], "f32", { label: "attribution scores" });
+  const thrBuf = await createTensor(gpu, [NH * maxLength], "f32", { label: "threshold" });
+  const maskBuf = await createTensor(gpu, [maxProbs], "f32", { label: "mask" });
+  const dlogitsBuf = await createTensor(gpu, [L], "f32", { label: "dlogits" });
+  const out: AttributedExample[] = [];
+  try {
+    const reader = readExamples(o.input, {
+      requireLabel: false,
+      textColumn: o.textColumn ?? "text",
+      textPairColumn: o.textPairColumn ?? "text_pair",
+    });
+    for await (const ex of reader) {
+      const e = tok.encode(ex.text, ex.textPair ?? null);
+      const T = e.ids.length;
+      const labels = cfg.head === "regression" && ex.label !== undefined ? [Number(ex.label)] : undefined;
+      enc.writeBatch({
+        B: 1,
+        T,
+        inputIds: e.ids,
+        attentionMask: e.ids.map(() => 1),
+        tokenTypeIds: e.typeIds,
+        labels,
+      });
+      enc.setStep(o.seed ?? 42, 0);
+      const scores = scoresBuf.view([1, NH, T, T]);
+      const dlogits = dlogitsBuf.view([1, L]);
+      const ig = o.method === "ig";
+      const prog = await buildProgram(enc, 1, T, {
+        mode: "eval",
+        ...(ig ? { alpha: { layer: o.layer, tensor: alpha } } : {}),
+      });
+      writeTensor(gpu, alpha, new Float32Array([1]));
+      new CommandBatch(gpu, "clean").run(...prog.forward).submit();
+      const clean = await readFloats(gpu, prog.logits);
+      const pseudo = argmax(clean);
+      let result: Float32Array;
+      if (o.method === "attention") {
+        result = await readFloats(gpu, prog.layers[o.layer].probs);
+      } else {
+        const grad = await gradientStart(enc, prog, dlogits, pseudo);
+        const back = await buildAttributionBackward(
+          enc,
+          prog,
+          dlogits,
+          o.layer,
+          new Map([[o.layer, scores]]),
+          { mode: "eval" },
+        );
+        const steps = ig ? (o.igSteps ?? 20) : 1;
+        const sum = new Float64Array(NH * T * T);
+        let probs: Float32Array | null = null;
+        for (let k = 1; k <= steps; k++) {
+          writeTensor(gpu, alpha, new Float32Array([ig ? k / steps : 1]));
+          new CommandBatch(gpu, "attribution").run(...prog.forward, ...grad, ...back).submit();
+          const [s, a] = await readMany(gpu, [scores, prog.layers[o.layer].probs]);
+          (s as Float32Array).forEach((v, i) => (sum[i] += v));
+          probs = a as Float32Array;
+        }
+        // ig: A * mean_k dF(k/m A)/d(scaled A); grad: dF/dA.
+        result = Float32Array.from(sum, (v, i) => (ig ? (probs![i] * v) / steps : v));
+      }
+      const item: AttributedExample = {
+        tokens: e.ids.map((id) => tok.tokenizer.id_to_token(id) ?? String(id)),
+        pseudo_label: pseudo,
+        label: cfg.id2label[pseudo] ?? String(pseudo),
+        scores: cube(result, NH, T),
+      };
+      if (o.p !== undefined) {
+        writeTensor(gpu, scores, result);
+        const lengths = enc.inputs.lengths.view([1]);
+        const thr = thrBuf.view([NH * T]);
+        const mask = maskBuf.view([1, NH, T, T]);
+        const stage = [
+          ...await selectRank(gpu, { thr, scores, lengths }, {
+            R: NH * T,
+            L: T,
+            rowsPerExample: NH * T,
+            p: o.p,
+            mode: "high",
+          }),
+          ...await addropMask(gpu, { mask, scores, thr, lengths, rng: enc.inputs.rng }, {
+            B: 1,
+            NH,
+            T,
+            q: o.q ?? 0.2,
+            mode: "high",
+            layer: o.layer,
+          }),
+        ];
+        const cmd = new CommandBatch(gpu, "candidates");
+        cmd.runOnce(...stage).submit();
+        const [th, mk] = await readMany(gpu, [thr, mask]);
+        item.candidates = cube(
+          Float32Array.from(result, (v, i) => (v >= th[Math.floor(i / T)] ? 1 : 0)),
+          NH,
+          T,
+        );
+        item.dropped = cube(Float32Array.from(mk as Float32Array, (v) => (v < 0 ? 1 : 0)), NH, T);
+      }
+      out.push(item);
+    }
+  } finally {
+    for (const t of [alpha, scoresBuf, thrBuf, maskBuf, dlogitsBuf]) t.destroy();
+    enc.destroy();
+    model.store.destroy();
+    if (!o.gpu) gpu.destroy();
+  }
+  await writeFileAtomic(
+    o.output,
+    JSON.stringify({ layer: o.layer, method: o.method, p: o.p ?? null, examples: out }) + "\n",
+  );
+  if (o.html) {
+    await writeFileAtomic(
+      o.html,
+      attributionHtml(out, { layer: o.layer, method: o.method, p: o.p, q: o.q ?? 0.2 }),
+    );
+  }
+  return out;
+}
+
+/** The dispatches that write the start gradient into `dlogits` after a forward of `prog` (pseudo-label fixed). */
+async function gradientStart(
+  enc: Encoder,
+  prog: Awaited<ReturnType<typeof buildProgram>>,
+  dlogits: Tensor,
+  pseudo: number,
+) {
+  const gpu = enc.gpu;
+  if (enc.cfg.head === "regression") {
+    const d = dlogits.view([1]);
+    return [
+      await mseForward(gpu, {
+        loss: enc.grads.loss,
+        dpred: d,
+        pred: prog.logits.view([1]),
+        target: enc.inputs.targetsF.view([1]),
+      }, { N: 1 }),
+      await scale(gpu, { x: d }, { s: -1 }),
+    ];
+  }
+  void crossEntropyForward;
+  writeTensor(gpu, enc.inputs.targets.view([1]), new Int32Array([pseudo]));
+  return [
+    await pseudoLabelGrad(gpu, { dlogits, logits: prog.logits, targets: enc.inputs.targets.view([1]) }, {
+      rows: 1,
+      L: enc.cfg.numLabels,
+      mode: "onehot",
+    }),
+  ];
+}
+
+function cube(x: Float32Array, NH: number, T: number): number[][][] {
+  return Array.from(
+    { length: NH },
+    (_, h) =>
+      Array.from(
+        { length: T },
+        (_, i) => Array.from(x.subarray((h * T + i) * T, (h * T + i + 1) * T), (v) => +v.toPrecision(6)),
+      ),
+  );
+}

@@ -1,0 +1,144 @@
+/**
+ * `predict()`: runs a checkpoint over an input file and writes one JSON line per input row, in order, streaming
+ * both sides (memory does not grow with the file). Output goes to a temporary file renamed at the end.
+ *
+ * @module
+ */
+import { readConll } from "../data/conll.ts";
+import { readExamples } from "../data/examples.ts";
+import type { Gpu } from "../gpu/device.ts";
+import { requestGpu } from "../gpu/device.ts";
+import { CommandBatch } from "../gpu/encoder.ts";
+import { readFloats } from "../gpu/readback.ts";
+import { Encoder } from "../model/encoder.ts";
+import { loadModel } from "../model/model.ts";
+import { loadTokenizer } from "../model/tokenizer.ts";
+import { isConllFile } from "./data.ts";
+import { argmax, softmax } from "./evaluate.ts";
+import { collate, type EncodedExample } from "./tokenize.ts";
+import { ProgramCache } from "./train_step.ts";
+
+/** Options of {@linkcode predict}. */
+export interface PredictOptions {
+  model: string;
+  input: string;
+  output: string;
+  maxLength?: number;
+  batchSize?: number;
+  textColumn?: string;
+  textPairColumn?: string;
+  /** Reuse a device (tests, library callers); one is requested otherwise. */
+  gpu?: Gpu;
+}
+
+/** Writes predictions for every row of `input` to `output` (JSONL) and returns the row count. */
+export async function predict(o: PredictOptions): Promise<number> {
+  const gpu = o.gpu ?? await requestGpu();
+  const model = await loadModel(gpu, o.model);
+  const cfg = model.cfg;
+  if (cfg.head === "none" || cfg.head === "masked_lm") {
+    throw new Error(
+      `${o.model}/config.json: the checkpoint has no task head (architectures ${
+        cfg.architectures.join(", ")
+      })`,
+    );
+  }
+  const maxLength = Math.min(o.maxLength ?? 128, cfg.maxSequenceLength);
+  const batchSize = o.batchSize ?? 32;
+  const tok = await loadTokenizer(o.model, { maxLength, typeIds: cfg.typeVocabSize > 1 });
+  const enc = await Encoder.create(gpu, cfg, model.store, { maxBatch: batchSize, maxLength });
+  const programs = new ProgramCache(enc);
+  const token = cfg.head === "token_classification";
+  const tmp = `${o.output}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  const text = new TextEncoder();
+  let rows = 0;
+  try {
+    let pending: { item: EncodedExample; words?: string[] }[] = [];
+    const flush = async () => {
+      if (!pending.length) return;
+      const batch = collate(pending.map((p) => p.item), tok.padId);
+      const prog = await programs.get(batch.B, batch.T, "eval");
+      enc.writeBatch(batch);
+      new CommandBatch(gpu, "predict").run(...prog.forward).submit();
+      const logits = await readFloats(gpu, prog.logits);
+      const L = cfg.numLabels;
+      let out = "";
+      pending.forEach((p, b) => {
+        out += JSON.stringify(
+          token
+            ? tokenRow(logits, b * batch.T, p.item, p.words!, cfg.id2label)
+            : seqRow(logits.subarray(b * L, (b + 1) * L), cfg),
+        ) + "\n";
+      });
+      await file.write(text.encode(out));
+      rows += pending.length;
+      pending = [];
+    };
+    if (token || isConllFile(o.input)) {
+      if (!token) throw new Error(`${o.input}: a CoNLL file needs a token-classification checkpoint`);
+      for await (const ex of readConll(o.input, { requireLabel: false })) {
+        const e = tok.encodeWords(ex.words);
+        pending.push({
+          item: { ids: e.ids, typeIds: e.typeIds, target: null, wordIds: e.wordIds },
+          words: ex.words,
+        });
+        if (pending.length === batchSize) await flush();
+      }
+    } else {
+      const reader = readExamples(o.input, {
+        requireLabel: false,
+        textColumn: o.textColumn ?? "text",
+        textPairColumn: o.textPairColumn ?? "text_pair",
+      });
+      for await (const ex of reader) {
+        const e = tok.encode(ex.text, ex.textPair ?? null);
+        pending.push({ item: { ids: e.ids, typeIds: e.typeIds, target: null } });
+        if (pending.length === batchSize) await flush();
+      }
+    }
+    await flush();
+    file.close();
+    await Deno.rename(tmp, o.output);
+  } catch (e) {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  } finally {
+    enc.destroy();
+    model.store.destroy();
+    if (!o.gpu) gpu.destroy();
+  }
+  return rows;
+}
+
+function seqRow(logits: Float32Array, cfg: { head: string; id2label: string[] }) {
+  const l = Array.from(logits);
+  if (cfg.head === "regression") return { logits: l, prediction: l[0] };
+  const probabilities = softmax(l);
+  return { logits: l, probabilities, label: cfg.id2label[argmax(l)] };
+}
+
+function tokenRow(
+  logits: Float32Array,
+  rowStart: number,
+  item: EncodedExample,
+  words: string[],
+  id2label: string[],
+) {
+  const L = id2label.length;
+  const perWord: { logits: number[]; probabilities: number[]; label: string }[] = [];
+  item.wordIds!.forEach((w, i) => {
+    if (w === null || item.wordIds![i - 1] === w) return;
+    const l = Array.from(logits.subarray((rowStart + i) * L, (rowStart + i + 1) * L));
+    perWord[w] = { logits: l, probabilities: softmax(l), label: id2label[argmax(l)] };
+  });
+  // Words cut off by --max-length get no prediction (null), so every input word keeps its slot.
+  const entries = words.map((word, i) => ({
+    word,
+    ...(perWord[i] ?? { logits: null, probabilities: null, label: null }),
+  }));
+  return { words: entries };
+}
