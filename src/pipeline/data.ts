@@ -92,7 +92,8 @@ export async function loadRunData(o: DataOptions, needTrain = true): Promise<Run
   }
   const opts = {
     textColumn: o.textColumn,
-    textPairColumn: o.textPairColumn,
+    // The default pair column is used when present; only a column named by the user is required.
+    textPairColumn: o.textPairColumn === "text_pair" ? undefined : o.textPairColumn,
     labelColumn: o.labelColumn,
     skipBadRows: o.skipBadRows,
   };
