@@ -1,26 +1,111 @@
 /**
- * addrop: fine-tuning of pretrained transformer encoders with AD-DROP (attribution-driven dropout), every
- * numeric kernel a WGSL compute shader on WebGPU.
+ * addrop: fine-tuning of pretrained transformer encoders (BERT, RoBERTa, ELECTRA in the Hugging Face layout)
+ * with AD-DROP, attribution-driven dropout; every numeric kernel is a WGSL compute shader on WebGPU.
+ *
+ * The high-level entry points mirror the `deno task` commands: {@linkcode train}, {@linkcode predict},
+ * {@linkcode evaluate}, {@linkcode attribute}. Below them: the GPU runtime, the kernels with their CPU
+ * references, the model (config, weights, tokenizer, encoder programs) and the pipeline stages.
  *
  * @example
  * ```ts
- * import { createTensor, readTensor, requestGpu, residualForward, runDispatches } from "./mod.ts";
- * const gpu = await requestGpu();
- * console.log(gpu.description.name);
- * const a = await createTensor(gpu, [2], "f32", { data: [1, 2] });
- * const out = await createTensor(gpu, [2]);
- * await runDispatches(gpu, [await residualForward(gpu, { out, inp1: a, inp2: a })]);
- * console.log(await readTensor(gpu, out)); // Float32Array [2, 4]
+ * import { parseTrainOptions, train } from "./mod.ts";
+ * const options = parseTrainOptions({
+ *   model: "path/to/checkpoint",
+ *   train: "train.jsonl",
+ *   validation: "dev.jsonl",
+ *   adDrop: true,
+ *   attribution: "grad",
+ *   p: 0.3,
+ *   q: 0.2,
+ * });
+ * const result = await train(options, (e) => e.type === "eval" && console.log(e.metrics));
+ * console.log(result.outputDir);
  * ```
  *
  * @module
  */
+
+// High-level runs.
+export {
+  type RunEvent,
+  selectionMetric,
+  type StepRecord,
+  train,
+  type TrainResult,
+} from "./src/pipeline/run.ts";
+export { predict, type PredictOptions } from "./src/pipeline/predict.ts";
+export { evaluate, type EvaluateOptions } from "./src/pipeline/evaluate_run.ts";
+export { attribute, type AttributedExample, type AttributeOptions } from "./src/pipeline/attribute_run.ts";
+export {
+  flagName,
+  loadTrainOptions,
+  OptionsError,
+  parseTrainOptions,
+  TASKS,
+  type TrainOptions,
+  type TrainOptionsInput,
+  trainOptionsSchema,
+} from "./src/cli/train_options.ts";
+
+// Pipeline stages.
+export { collate, type EncodedExample, encodeExample, encodeTokenExample } from "./src/pipeline/tokenize.ts";
+export { ProgramCache, type StepStats, TrainStep } from "./src/pipeline/train_step.ts";
+export { type AdamwSettings, Optimizer } from "./src/pipeline/optimizer.ts";
+export { AdDrop, type AdDropOptions, isAdDropEpoch, resolveLayers } from "./src/pipeline/addrop.ts";
+export { type AttributionMethod, buildAttribution } from "./src/pipeline/attribute.ts";
+export { buildMask, type MaskTensors } from "./src/pipeline/mask.ts";
+export { computeMetrics, predictLogits } from "./src/pipeline/evaluate.ts";
+export { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./src/pipeline/schedule.ts";
+export { loadRunData, type RunData } from "./src/pipeline/data.ts";
+
+// Model.
+export * from "./src/model/config.ts";
+export * from "./src/model/weights.ts";
+export * from "./src/model/tokenizer.ts";
+export { byteLevelBpeTokenizerJson, wordPieceTokenizerJson } from "./src/model/tokenizer_json.ts";
+export { type LoadedModel, loadModel, readGrads, readParams } from "./src/model/model.ts";
+export { ParamStore, type StoredParam } from "./src/model/param_store.ts";
+export { type EncodedBatch, Encoder, type EncoderOptions, MASK_MIN } from "./src/model/encoder.ts";
+export {
+  buildAttributionBackward,
+  buildProgram,
+  type Mode,
+  type Program,
+  type ProgramOptions,
+} from "./src/model/program.ts";
+export {
+  loadTrainerState,
+  saveCheckpoint,
+  saveTrainerState,
+  type TrainerState,
+} from "./src/model/checkpoint.ts";
+export { createScratchModel, type ScratchOptions } from "./src/model/scratch.ts";
+
+// Data and metrics.
+export * from "./src/data/source.ts";
+export * from "./src/data/reader.ts";
+export * from "./src/data/examples.ts";
+export * from "./src/data/glue.ts";
+export * from "./src/data/conll.ts";
+export * from "./src/data/labels.ts";
+export * from "./src/metrics/classification.ts";
+export * from "./src/metrics/correlation.ts";
+export * from "./src/metrics/seqeval.ts";
+export * from "./src/metrics/glue.ts";
+
+// Checkpoint IO.
+export * from "./src/io/safetensors.ts";
+export * from "./src/io/safetensors_writer.ts";
+export { writeFileAtomic } from "./src/io/atomic.ts";
+
+// GPU runtime.
 export * from "./src/gpu/errors.ts";
 export {
   type AdapterDescription,
   describeAdapter,
   Gpu,
   type GpuOptions,
+  MemoryCounter,
   requestGpu,
 } from "./src/gpu/device.ts";
 export {
@@ -45,6 +130,35 @@ export { type Access, type Constants, Kernel, type KernelSource, PipelineCache }
 export { ParamPack } from "./src/gpu/params.ts";
 export { readFloats, readMany, readTensor } from "./src/gpu/readback.ts";
 export { timeGpu, type TimeOptions, timeWall, type Timing } from "./src/gpu/timing.ts";
+
+// Kernels (each with a CPU reference of the same name under src/reference/).
 export { residualBackward, residualForward } from "./src/kernels/residual.ts";
-export { type MatmulDims, matmulForward } from "./src/kernels/matmul.ts";
+export * from "./src/kernels/matmul.ts";
 export { ShapeError } from "./src/kernels/shapes.ts";
+export { firstTokenBackward, firstTokenForward } from "./src/kernels/first_token.ts";
+export { scale } from "./src/kernels/scale.ts";
+export { pseudoLabelGrad, type PseudoLabelMode } from "./src/kernels/pseudo_label.ts";
+export {
+  type Activation as KernelActivation,
+  ACTIVATION_KIND,
+  activationBackward,
+  activationForward,
+} from "./src/kernels/activation.ts";
+export * from "./src/kernels/layernorm.ts";
+export * from "./src/kernels/dropout.ts";
+export * from "./src/kernels/loss.ts";
+export * from "./src/kernels/embedding.ts";
+export * from "./src/kernels/embedding_ids.ts";
+export * from "./src/kernels/attention.ts";
+export * from "./src/kernels/softmax.ts";
+export * from "./src/kernels/adamw.ts";
+export * from "./src/kernels/grad_norm.ts";
+export * from "./src/kernels/reduce.ts";
+export * from "./src/kernels/select.ts";
+export {
+  ADDROP_DROP,
+  addropMask,
+  type AddropMaskOptions,
+  addropRandomMask,
+  type AddropRandomMaskOptions,
+} from "./src/kernels/addrop_mask.ts";

@@ -51,7 +51,10 @@ await runCli(async () => {
   program.parse(["deno", "train", ...Deno.args]);
   const raw = program.opts<Record<string, unknown>>();
   const { config, ...flags } = raw;
-  if (Deno.args.length === 0) return await defaultRun(report);
+  if (Deno.args.length === 0) {
+    await defaultRun(report);
+    return;
+  }
   const options: TrainOptions = await loadTrainOptions(flags, config as string | undefined);
   const result = await train(options, report);
   console.log(`best epoch ${result.bestEpoch}: ${result.metricName} = ${result.bestMetric}`);

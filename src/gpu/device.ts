@@ -47,12 +47,31 @@ export interface GpuOptions {
   maxBindingBytes?: number;
 }
 
+/** Bytes of tensors allocated through {@linkcode createTensor}: now and the peak since the last reset. */
+export class MemoryCounter {
+  current = 0;
+  peak = 0;
+  allocate(bytes: number): void {
+    this.current += bytes;
+    this.peak = Math.max(this.peak, this.current);
+  }
+  free(bytes: number): void {
+    this.current -= bytes;
+  }
+  /** Starts a new peak measurement from the current level. */
+  resetPeak(): void {
+    this.peak = this.current;
+  }
+}
+
 /** A WebGPU device with the runtime's shared state: pipeline cache, buffer pool and loss tracking. */
 export class Gpu {
   /** Largest byte size of one storage binding the kernels may use (alignment-rounded). */
   readonly maxBindingBytes: number;
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
+  /** Tensor memory accounting (benchmarks report the peak a step allocates). */
+  readonly memory: MemoryCounter = new MemoryCounter();
   /** Set once the device is lost; every later operation throws it. */
   lost: DeviceLostError | null = null;
   #uncaptured: string[] = [];

@@ -26,6 +26,8 @@ export class Tensor {
     readonly dtype: DType,
     readonly label: string,
     readonly byteOffset = 0,
+    /** Called once when an owning tensor is destroyed (memory accounting); views own nothing. */
+    private readonly release: (() => void) | null = null,
   ) {}
 
   /**
@@ -47,7 +49,7 @@ export class Tensor {
         }]`,
       );
     }
-    return new Tensor(this.buffer, [...shape], this.dtype, label, this.byteOffset + elementOffset * 4);
+    return new Tensor(this.buffer, [...shape], this.dtype, label, this.byteOffset + elementOffset * 4, null);
   }
 
   /** True when the tensor covers its whole buffer from byte 0. */
@@ -65,9 +67,11 @@ export class Tensor {
     return this.size * 4;
   }
 
-  /** Frees the buffer. */
+  /** Frees the buffer (a view frees nothing: its parent owns the buffer). */
   destroy(): void {
+    if (!this.release) return;
     this.buffer.destroy();
+    this.release();
   }
 }
 
@@ -135,7 +139,12 @@ export async function createTensor(
   const oom = await device.popErrorScope();
   if (oom) throw new OutOfMemoryError(label, bytes, limit);
   if (validation) throw new GpuValidationError(`createTensor '${label}'`, validation.message);
-  return new Tensor(buffer, [...shape], dtype, label);
+  gpu.memory.allocate(bytes);
+  let released = false;
+  return new Tensor(buffer, [...shape], dtype, label, 0, () => {
+    if (!released) gpu.memory.free(bytes);
+    released = true;
+  });
 }
 
 /** Writes host data into a tensor (queue order: before any later submit). */

@@ -214,15 +214,11 @@ async function gradientStart(
       await scale(gpu, { x: d }, { s: -1 }),
     ];
   }
-  void crossEntropyForward;
-  writeTensor(gpu, enc.inputs.targets.view([1]), new Int32Array([pseudo]));
-  return [
-    await pseudoLabelGrad(gpu, { dlogits, logits: prog.logits, targets: enc.inputs.targets.view([1]) }, {
-      rows: 1,
-      L: enc.cfg.numLabels,
-      mode: "onehot",
-    }),
-  ];
+  // d(pseudo-label logit)/dlogits is the one-hot of the clean pass's argmax, fixed for every IG step.
+  const onehot = new Float32Array(enc.cfg.numLabels);
+  onehot[pseudo] = 1;
+  writeTensor(gpu, dlogits, onehot);
+  return [];
 }
 
 function cube(x: Float32Array, NH: number, T: number): number[][][] {

@@ -61,7 +61,8 @@ export async function evaluate(o: EvaluateOptions): Promise<Record<string, numbe
     kind: "classification",
     labels: cfg.id2label,
     label2id: Object.fromEntries(cfg.id2label.map((l, i) => [l, i])),
-  } as LabelSpace;
+    source: "checkpoint",
+  };
   const maxLength = Math.min(o.maxLength ?? 128, cfg.maxSequenceLength);
   const batchSize = o.batchSize ?? 32;
   const tok = await loadTokenizer(o.model, { maxLength, typeIds: cfg.typeVocabSize > 1 });

@@ -139,3 +139,18 @@ gpuTest("tensor views: write, read, zero and bind a range of a buffer", async (g
   other.destroy();
   outArena.destroy();
 });
+
+gpuTest("memory accounting: allocations count, views own nothing, peak resets", async (gpu) => {
+  gpu.memory.resetPeak();
+  const before = gpu.memory.current;
+  const t = await createTensor(gpu, [1000]);
+  assert.equal(gpu.memory.current - before, 4000);
+  t.view([10], 0).destroy();
+  assert.equal(gpu.memory.current - before, 4000, "destroying a view frees nothing");
+  t.destroy();
+  t.destroy();
+  assert.equal(gpu.memory.current, before, "double destroy frees once");
+  assert.equal(gpu.memory.peak - before, 4000);
+  gpu.memory.resetPeak();
+  assert.equal(gpu.memory.peak, before);
+});

@@ -1,0 +1,110 @@
+/**
+ * Training-step benchmarks on a BERT-mini shape (4 layers, hidden 256, 4 heads, FFN 1024, vocab 8192,
+ * sequence 128, batch 8): a plain step (forward, backward, AdamW) and AD-DROP steps, with the GPU memory the
+ * run allocates. Wall clock around completed submits (a step includes its small readback of the loss).
+ *
+ * @module
+ */
+import type { Gpu } from "../src/gpu/device.ts";
+import { parseConfig } from "../src/model/config.ts";
+import { Encoder } from "../src/model/encoder.ts";
+import { ParamStore } from "../src/model/param_store.ts";
+import { initParameter, parameterSpecs } from "../src/model/weights.ts";
+import { AdDrop, type AdDropOptions } from "../src/pipeline/addrop.ts";
+import { Optimizer } from "../src/pipeline/optimizer.ts";
+import { ProgramCache, TrainStep } from "../src/pipeline/train_step.ts";
+import { timeWall } from "../src/gpu/timing.ts";
+import { type BenchCase, type BenchResult, millis } from "./_util.ts";
+
+const B = 8;
+const T = 128;
+
+async function setup(gpu: Gpu) {
+  gpu.memory.resetPeak();
+  const base = gpu.memory.current;
+  const cfg = parseConfig({
+    model_type: "bert",
+    architectures: ["BertForSequenceClassification"],
+    vocab_size: 8192,
+    hidden_size: 256,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    intermediate_size: 1024,
+    max_position_embeddings: 512,
+    id2label: { 0: "a", 1: "b" },
+  });
+  const specs = parameterSpecs(cfg);
+  const store = await ParamStore.create(gpu, specs);
+  store.upload(gpu, specs.map((s, i) => initParameter(s, cfg, 1, i)));
+  const enc = await Encoder.create(gpu, cfg, store, { maxBatch: B, maxLength: T });
+  const opt = await Optimizer.create(gpu, store, {
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: 0.01,
+    maxGradNorm: 1,
+  });
+  const programs = new ProgramCache(enc);
+  const step = new TrainStep(enc, programs, opt, 1, 1);
+  const ids = Array.from({ length: B * T }, (_, i) => (i % T === 0 ? 2 : 5 + ((i * 7919) % 8000)));
+  const batch = {
+    B,
+    T,
+    inputIds: ids,
+    attentionMask: ids.map(() => 1),
+    tokenTypeIds: ids.map(() => 0),
+    labels: Array.from({ length: B }, (_, i) => i % 2),
+  };
+  return { enc, opt, programs, step, batch, store, base };
+}
+
+async function measure(gpu: Gpu, name: string, ad: Partial<AdDropOptions> | null): Promise<BenchResult[]> {
+  const s = await setup(gpu);
+  const addrop = ad
+    ? await AdDrop.create(s.enc, s.programs, {
+      attribution: "grad",
+      p: 0.3,
+      q: 0.2,
+      layers: [0],
+      selection: "high",
+      igSteps: 20,
+      seed: 1,
+      ...ad,
+    })
+    : null;
+  let i = 0;
+  const t = await timeWall(async () => {
+    const program = addrop ? await addrop.prepare(s.batch, i) : undefined;
+    await s.step.run(s.batch, i, { program, optimizerStep: i + 1, lr: 1e-4 });
+    i++;
+  }, { warmup: 2, repeats: 5 });
+  const peakMb = (gpu.memory.peak - s.base) / 2 ** 20;
+  addrop?.destroy();
+  s.enc.destroy();
+  s.opt.destroy();
+  s.store.destroy();
+  const out = [millis(name, t, `B=${B} T=${T}, wall clock per step`)];
+  if (!ad) {
+    out.push({
+      name: `${name}_memory`,
+      unit: "MB",
+      median: peakMb,
+      min: peakMb,
+      max: peakMb,
+      note: "tensors allocated by the run (params, grads, Adam, activations)",
+    });
+  }
+  return out;
+}
+
+export const benchmarks: BenchCase[] = [
+  { name: "bert_mini_plain_step", run: (gpu) => measure(gpu, "bert_mini_plain_step", null) },
+  {
+    name: "bert_mini_addrop_grad_layer0_step",
+    run: (gpu) => measure(gpu, "bert_mini_addrop_grad_layer0_step", { layers: [0] }),
+  },
+  {
+    name: "bert_mini_addrop_grad_all_step",
+    run: (gpu) => measure(gpu, "bert_mini_addrop_grad_all_step", { layers: "all" }),
+  },
+];
