@@ -7,6 +7,7 @@
  */
 import { openSafetensors, type TensorSource } from "../../src/io/safetensors.ts";
 import type { Gpu } from "../../src/gpu/device.ts";
+import { readFloats } from "../../src/gpu/readback.ts";
 import { type EncodedBatch, Encoder } from "../../src/model/encoder.ts";
 import { loadModel, readParams } from "../../src/model/model.ts";
 import { AdDrop } from "../../src/pipeline/addrop.ts";
@@ -79,6 +80,16 @@ async function runVariant(gpu: Gpu, v: Variant): Promise<void> {
   const norms: number[] = [];
   for (const [i, batch] of batches.entries()) {
     const program = addrop ? await addrop.prepare(batch, i) : undefined;
+    if (addrop) {
+      // The dropped set itself: exactly the reference's (-1e9 where dropped, 0 elsewhere).
+      const n = (await ex.get(`addrop.mask.${i}`)).length;
+      const mask = await readFloats(gpu, addrop.buffers.get(0)!.mask.view([n]));
+      assertClose(mask, await ex.get(`addrop.mask.${i}`), {
+        atol: 0,
+        rtol: 0,
+        name: `addrop mask of step ${i}`,
+      });
+    }
     const last = (i + 1) % v.accumulation === 0;
     const stats = await stepper.run(batch, i, {
       program,
