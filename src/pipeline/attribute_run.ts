@@ -83,7 +83,8 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
     const reader = readExamples(o.input, {
       requireLabel: false,
       textColumn: o.textColumn ?? "text",
-      textPairColumn: o.textPairColumn ?? "text_pair",
+      // The default pair column is used when present; only a column named by the caller is required.
+      textPairColumn: o.textPairColumn === "text_pair" ? undefined : o.textPairColumn,
     });
     for await (const ex of reader) {
       const e = tok.encode(ex.text, ex.textPair ?? null);
@@ -214,7 +215,8 @@ async function gradientStart(
       await scale(gpu, { x: d }, { s: -1 }),
     ];
   }
-  // d(pseudo-label logit)/dlogits is the one-hot of the clean pass's argmax, fixed for every IG step.
+  // dF/dlogits of F = logits[pseudo] is the one-hot of the clean pass's label, whatever the scaled pass's
+  // argmax is (the pseudo-label kernel would take the argmax again at every IG step): written once, no dispatch.
   const onehot = new Float32Array(enc.cfg.numLabels);
   onehot[pseudo] = 1;
   writeTensor(gpu, dlogits, onehot);

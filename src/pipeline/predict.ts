@@ -89,7 +89,8 @@ export async function predict(o: PredictOptions): Promise<number> {
       const reader = readExamples(o.input, {
         requireLabel: false,
         textColumn: o.textColumn ?? "text",
-        textPairColumn: o.textPairColumn ?? "text_pair",
+        // The default pair column is used when present; only a column named by the caller is required.
+        textPairColumn: o.textPairColumn === "text_pair" ? undefined : o.textPairColumn,
       });
       for await (const ex of reader) {
         const e = tok.encode(ex.text, ex.textPair ?? null);
