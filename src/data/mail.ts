@@ -36,9 +36,10 @@ export function splitMail(raw: string): RawMail {
       headers.set(name, `${headers.get(name)} ${line.trim()}`.trim());
       continue;
     }
+    const field = /^([!-9;-~]+)[ \t]*:/.exec(line);
+    if (field === null) continue; // not a header field, e.g. the mbox "From a@b date" separator line
     const colon = line.indexOf(":");
-    if (colon <= 0) continue; // mbox "From " separator line
-    const key = line.slice(0, colon).trim().toLowerCase();
+    const key = field[1].toLowerCase();
     if (headers.has(key)) {
       name = "";
       continue;
@@ -81,8 +82,9 @@ export function decodeQuotedPrintable(text: string): Uint8Array {
 }
 
 function decodeBase64(text: string): Uint8Array {
-  const clean = text.replace(/[^A-Za-z0-9+/]/g, "");
-  const padded = clean.slice(0, clean.length - (clean.length % 4));
+  let clean = text.replace(/[^A-Za-z0-9+/]/g, "");
+  if (clean.length % 4 === 1) clean = clean.slice(0, -1); // a lone trailing sextet carries no whole byte
+  const padded = clean + "=".repeat((4 - (clean.length % 4)) % 4);
   try {
     return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
   } catch {
