@@ -47,6 +47,8 @@ const program = new Command("train")
   .option("--ig-steps <n>")
   .addOption(new Option("--selection <kind>").choices(["high", "low"]));
 
+let bar: SingleBar | null = null;
+
 await runCli(async () => {
   program.parse(["deno", "train", ...Deno.args]);
   const raw = program.opts<Record<string, unknown>>();
@@ -61,7 +63,6 @@ await runCli(async () => {
   console.log(`output: ${result.outputDir}`);
 });
 
-let bar: SingleBar | null = null;
 function report(e: RunEvent): void {
   const tty = Deno.stderr.isTerminal();
   if (e.type === "info") {
