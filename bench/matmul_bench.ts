@@ -1,26 +1,70 @@
 /**
- * Matmul throughput.
+ * Matmul throughput at a BERT-base-like size (M = 1024 rows, K = N = 768), fp32, on the adapter's default
+ * variant: the forward and the two halves of the backward, each timed alone (dinp includes its transpose of
+ * the weight; dweight accumulates).
  *
  * @module
  */
-import { createTensor } from "../src/gpu/tensor.ts";
+import type { Gpu } from "../src/gpu/device.ts";
+import type { Dispatch } from "../src/gpu/encoder.ts";
+import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
 import { timeGpu } from "../src/gpu/timing.ts";
-import { matmulForward } from "../src/kernels/matmul.ts";
-import { type BenchCase, rate } from "./_util.ts";
+import { matmulBackward, matmulForward } from "../src/kernels/matmul.ts";
+import { type BenchCase, type BenchResult, rate } from "./_util.ts";
+
+const M = 1024, K = 768, N = 768;
+const GFLOP = (2 * M * K * N) / 1e9;
+
+async function timed(
+  gpu: Gpu,
+  name: string,
+  note: string,
+  tensors: Tensor[],
+  ds: Dispatch[],
+): Promise<BenchResult> {
+  const t = await timeGpu(gpu, (b) => void b.run(...ds), { warmup: 2, repeats: 10 });
+  for (const x of tensors) x.destroy();
+  return rate(name, "GFLOP/s", GFLOP, t, note);
+}
 
 export const benchmarks: BenchCase[] = [
   {
     name: "matmul_1024x768x768",
     async run(gpu) {
-      const M = 1024, K = 768, N = 768;
       const inp = await createTensor(gpu, [M, K]);
       const weight = await createTensor(gpu, [N, K]);
       const bias = await createTensor(gpu, [N]);
       const out = await createTensor(gpu, [M, N]);
       const d = await matmulForward(gpu, { out, inp, weight, bias }, { M, K, N });
-      const t = await timeGpu(gpu, (b) => void b.run(d), { warmup: 2, repeats: 10 });
-      for (const x of [inp, weight, bias, out]) x.destroy();
-      return [rate("matmul_1024x768x768", "GFLOP/s", (2 * M * K * N) / 1e9, t, "out = inp @ W^T + b")];
+      return [await timed(gpu, "matmul_1024x768x768", "out = inp @ W^T + b", [inp, weight, bias, out], [d])];
+    },
+  },
+  {
+    name: "matmul_backward_dinp_1024x768x768",
+    async run(gpu) {
+      const dout = await createTensor(gpu, [M, N]);
+      const inp = await createTensor(gpu, [M, K]);
+      const weight = await createTensor(gpu, [N, K]);
+      const dinp = await createTensor(gpu, [M, K]);
+      const t = { dinp, dweight: null, dbias: null, dout, inp, weight };
+      const ds = await matmulBackward(gpu, t, { M, K, N });
+      const name = "matmul_backward_dinp_1024x768x768";
+      return [
+        await timed(gpu, name, "dinp = dout @ W (incl. transpose of W)", [dout, inp, weight, dinp], ds),
+      ];
+    },
+  },
+  {
+    name: "matmul_backward_dweight_1024x768x768",
+    async run(gpu) {
+      const dout = await createTensor(gpu, [M, N]);
+      const inp = await createTensor(gpu, [M, K]);
+      const weight = await createTensor(gpu, [N, K]);
+      const dweight = await createTensor(gpu, [N, K]);
+      const t = { dinp: null, dweight, dbias: null, dout, inp, weight };
+      const ds = await matmulBackward(gpu, t, { M, K, N });
+      const name = "matmul_backward_dweight_1024x768x768";
+      return [await timed(gpu, name, "dweight += dout^T @ inp", [dout, inp, weight, dweight], ds)];
     },
   },
 ];

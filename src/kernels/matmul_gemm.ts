@@ -1,0 +1,174 @@
+/**
+ * The general matrix product behind every matmul op, `out[z] (I, J) = alpha * sum_p A[z](i, p) B[z](j, p)`
+ * (+ bias[j]) (+ out[z]), planned for the adapter: on a hardware GPU one workgroup-tiled dispatch that reads
+ * any layout through strides; on llvmpipe ("cpu") a large per-invocation register block that reads both
+ * operands as vec4 along one dimension, which needs them in a matching layout, so a transpose of the smaller
+ * operand into a shared scratch buffer runs first when the layouts differ.
+ *
+ * Layouts: an operand is stored `xp` ((I or J) rows, P contiguous) or `px` (P rows).
+ *
+ * @module
+ */
+import nt from "../../shaders/matmul_nt.wgsl" with { type: "text" };
+import tn from "../../shaders/matmul_tn.wgsl" with { type: "text" };
+import tiled from "../../shaders/matmul_tiled.wgsl" with { type: "text" };
+import transpose from "../../shaders/matmul_transpose.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
+import { ParamPack } from "../gpu/params.ts";
+import type { KernelSource } from "../gpu/pipeline.ts";
+import { createTensor, type Tensor } from "../gpu/tensor.ts";
+import { ShapeError } from "./shapes.ts";
+
+/** `cpu`: tiling for software adapters such as llvmpipe; `gpu`: workgroup-memory tiling for hardware GPUs. */
+export type MatmulVariant = "cpu" | "gpu";
+
+const CPU_BINDINGS = ["read_write", "read", "read", "read", "uniform"] as const;
+const NT: KernelSource = { file: "matmul_nt.wgsl", code: nt, bindings: CPU_BINDINGS };
+const TN: KernelSource = { file: "matmul_tn.wgsl", code: tn, bindings: CPU_BINDINGS };
+const TILED: KernelSource = {
+  file: "matmul_tiled.wgsl",
+  code: tiled,
+  bindings: ["read_write", "read", "read", "read", "uniform"],
+};
+const TRANSPOSE: KernelSource = {
+  file: "matmul_transpose.wgsl",
+  code: transpose,
+  bindings: ["read_write", "read", "uniform"],
+};
+
+/** Invocations per workgroup of the CPU kernels, and the block one invocation owns (rows x columns). */
+const CPU_WG = 8;
+const CPU_ROWS = 32;
+const CPU_COLS = 16;
+const GPU_TILE = 64;
+
+/** A matrix product to plan. `aPMajor`: A is stored (P, I) rather than (I, P); likewise `bPMajor`. */
+export interface GemmPlan {
+  out: Tensor;
+  a: Tensor;
+  aPMajor: boolean;
+  b: Tensor;
+  bPMajor: boolean;
+  bias: Tensor | null;
+  I: number;
+  J: number;
+  P: number;
+  Z: number;
+  alpha: number;
+  accumulate: boolean;
+  variant: MatmulVariant;
+}
+
+/** The variant for this adapter unless forced: `cpu` on software adapters, `gpu` on hardware. */
+export function pickVariant(gpu: Gpu, forced?: MatmulVariant): MatmulVariant {
+  if (forced !== undefined && forced !== "cpu" && forced !== "gpu") {
+    throw new RangeError(`matmul variant must be "cpu" or "gpu", got ${JSON.stringify(forced)}`);
+  }
+  return forced ?? (gpu.isSoftware ? "cpu" : "gpu");
+}
+
+/** Throws unless every tensor fits one storage binding (matmul binds whole tensors). */
+export function assertBindable(gpu: Gpu, kernel: string, tensors: Record<string, Tensor | null>): void {
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t && t.byteSize > gpu.maxBindingBytes) {
+      throw new ShapeError(
+        `${kernel}: '${name}' [${t.shape}] is ${t.byteSize} bytes, above the binding limit ` +
+          `gpu.maxBindingBytes = ${gpu.maxBindingBytes}; matmul binds whole tensors`,
+      );
+    }
+  }
+}
+
+/** Prepares the dispatches of one product (run them in order, without other matmuls in between). */
+export async function gemm(gpu: Gpu, g: GemmPlan): Promise<Dispatch[]> {
+  if (g.variant === "gpu") return [await tiledGemm(gpu, g)];
+  if (g.aPMajor === g.bPMajor) return [cpuAligned(g) ? await cpuGemm(gpu, g) : await tiledGemm(gpu, g)];
+  // Mixed layouts: transpose one operand so both match, NT (both xp) or TN (both px); the smaller one
+  // unless only the other choice gives the vec4 alignment the CPU kernels need.
+  const viaA: GemmPlan = { ...g, aPMajor: !g.aPMajor };
+  const viaB: GemmPlan = { ...g, bPMajor: !g.bPMajor };
+  const order = g.I <= g.J ? [viaA, viaB] : [viaB, viaA];
+  const plan = order.find(cpuAligned);
+  if (!plan) return [await tiledGemm(gpu, g)];
+  if (plan === viaA) {
+    const packed = await scratch(gpu, "a", g.Z * g.I * g.P);
+    const [rows, cols] = g.aPMajor ? [g.P, g.I] : [g.I, g.P];
+    return [
+      await transposeDispatch(gpu, packed, g.a, rows, cols, g.Z),
+      await cpuGemm(gpu, { ...plan, a: packed }),
+    ];
+  }
+  const packed = await scratch(gpu, "b", g.Z * g.J * g.P);
+  const [rows, cols] = g.bPMajor ? [g.P, g.J] : [g.J, g.P];
+  return [
+    await transposeDispatch(gpu, packed, g.b, rows, cols, g.Z),
+    await cpuGemm(gpu, { ...plan, b: packed }),
+  ];
+}
+
+/**
+ * Whether the CPU kernels can run the product as planned: both operands in one layout, read as vec4 along
+ * P (NT) or along I and J (TN), and stored as vec4 along J. Anything else runs the tiled kernel.
+ */
+function cpuAligned(g: GemmPlan): boolean {
+  if (g.aPMajor !== g.bPMajor || g.J % 4 !== 0) return false;
+  return g.aPMajor ? g.I % 4 === 0 : g.P % 4 === 0;
+}
+
+async function cpuGemm(gpu: Gpu, g: GemmPlan): Promise<Dispatch> {
+  const constants = { WG: CPU_WG, BIAS: g.bias ? 1 : 0, ACCUMULATE: g.accumulate ? 1 : 0 };
+  const kernel = await gpu.pipelines.get(g.aPMajor ? TN : NT, constants);
+  const params = new ParamPack().u32(g.I).u32(g.J).u32(g.P).u32(g.I * g.P).u32(g.J * g.P).u32(g.I * g.J)
+    .f32(g.alpha).u32(0).bytes();
+  return prepareDispatch(gpu, kernel, [g.out, g.a, g.b, g.bias ?? g.a], params, [
+    groups(groups(g.J, CPU_COLS), CPU_WG),
+    groups(g.I, CPU_ROWS),
+    g.Z,
+  ]);
+}
+
+async function tiledGemm(gpu: Gpu, g: GemmPlan): Promise<Dispatch> {
+  const kernel = await gpu.pipelines.get(TILED);
+  const [aSi, aSp] = g.aPMajor ? [1, g.I] : [g.P, 1];
+  const [bSj, bSp] = g.bPMajor ? [1, g.J] : [g.P, 1];
+  const params = new ParamPack().u32(g.I).u32(g.J).u32(g.P).u32(aSi).u32(aSp).u32(bSj).u32(bSp)
+    .u32(g.I * g.P).u32(g.J * g.P).u32(g.I * g.J).f32(g.alpha).u32((g.accumulate ? 1 : 0) | (g.bias ? 2 : 0))
+    .bytes();
+  return prepareDispatch(gpu, kernel, [g.out, g.a, g.b, g.bias ?? g.a], params, [
+    groups(g.J, GPU_TILE),
+    groups(g.I, GPU_TILE),
+    g.Z,
+  ]);
+}
+
+/** `out[z] (cols, rows) = inp[z] (rows, cols)^T`. */
+async function transposeDispatch(
+  gpu: Gpu,
+  out: Tensor,
+  inp: Tensor,
+  rows: number,
+  cols: number,
+  Z: number,
+): Promise<Dispatch> {
+  const kernel = await gpu.pipelines.get(TRANSPOSE);
+  const params = new ParamPack().u32(rows).u32(cols).u32(rows * cols).bytes();
+  return prepareDispatch(gpu, kernel, [out, inp], params, [groups(cols, 16), groups(rows, 16), Z]);
+}
+
+/**
+ * Packing buffers shared by all matmuls of a device, one per operand role, grown on demand. Sharing is safe
+ * because a pack and the product reading it are consecutive dispatches of one pass; a grown buffer replaces
+ * the old one only for later preparations (bind groups keep the old one alive).
+ */
+const scratchBuffers = new WeakMap<Gpu, Map<string, Tensor>>();
+
+async function scratch(gpu: Gpu, role: string, elements: number): Promise<Tensor> {
+  let byRole = scratchBuffers.get(gpu);
+  if (!byRole) scratchBuffers.set(gpu, byRole = new Map());
+  const have = byRole.get(role);
+  if (have && have.size >= elements) return have;
+  const t = await createTensor(gpu, [elements], "f32", { label: `matmul pack ${role}` });
+  byRole.set(role, t);
+  return t;
+}
