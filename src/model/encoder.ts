@@ -16,6 +16,7 @@ import { bucketsLength, embeddingBuckets, positionIds } from "../kernels/embeddi
 import type { ModelConfig } from "./config.ts";
 import { allocateHead, type HeadActivations, type HeadDims, headStyle, headViews } from "./head.ts";
 import { allocateLayer, type LayerActivations, type LayerDims, layerParamNames } from "./layer.ts";
+import { allocateMlm, type MlmActivations, writeMlmLabels } from "./mlm_head.ts";
 import type { ParamStore } from "./param_store.ts";
 
 /** HF's additive mask value for padding keys: `torch.finfo(torch.float32).min`. */
@@ -38,7 +39,10 @@ export interface EncodedBatch {
   inputIds: ArrayLike<number>;
   attentionMask: ArrayLike<number>;
   tokenTypeIds: ArrayLike<number>;
-  /** (B) class ids, (B) floats for regression, or (B, T) token labels with -100 ignored. */
+  /**
+   * (B) class ids, (B) floats for regression, or (B, T) token labels with -100 ignored (token classification,
+   * and the original ids of the masked positions for the masked-language-model head).
+   */
   labels?: ArrayLike<number>;
 }
 
@@ -110,6 +114,8 @@ export class Encoder {
     readonly layers: LayerActivations[],
     readonly head: HeadActivations,
     readonly grads: GradBuffers,
+    /** The masked-language-model head's inputs and activations (head `masked_lm` only). */
+    readonly mlm: MlmActivations | null = null,
   ) {
     this.prefix = cfg.modelType;
     this.layerDims = {
@@ -208,7 +214,8 @@ export class Encoder {
       loss: await f("loss", 1),
       dlogits: await f("dlogits", maxRows * L),
     };
-    return new Encoder(gpu, cfg, store, o, inputs, emb, layers, head, grads);
+    const mlm = cfg.head === "masked_lm" ? await allocateMlm(gpu, cfg, o.maxBatch, o.maxLength) : null;
+    return new Encoder(gpu, cfg, store, o, inputs, emb, layers, head, grads, mlm);
   }
 
   /** Head dims for a batch shape (dropout `p` as given). */
@@ -270,7 +277,8 @@ export class Encoder {
         : embeddingBuckets(pos, cfg.maxPositionEmbeddings),
     );
     writeTensor(this.gpu, inp.wttBuckets, embeddingBuckets(types, cfg.typeVocabSize));
-    if (batch.labels) {
+    if (batch.labels && this.mlm) writeMlmLabels(this.gpu, this.mlm, batch.labels, B, T);
+    else if (batch.labels) {
       if (cfg.head === "regression") writeTensor(this.gpu, inp.targetsF, Float32Array.from(batch.labels));
       else writeTensor(this.gpu, inp.targets, Int32Array.from(batch.labels));
     }
@@ -289,6 +297,7 @@ export class Encoder {
       ...this.layers.flatMap((l) => Object.values(l)),
       ...Object.values(this.head),
       ...Object.values(this.grads),
+      ...Object.values(this.mlm ?? {}),
     ] as (Tensor | null)[];
     for (const t of all) t?.destroy();
   }

@@ -14,6 +14,7 @@ import { crossEntropyForward, mseForward } from "../kernels/loss.ts";
 import { matmulBackward, matmulForward } from "../kernels/matmul.ts";
 import type { Encoder } from "./encoder.ts";
 import { headBackward, headForward } from "./head.ts";
+import { mlmBackward, type MlmDims, mlmForward, mlmLoss, mlmViews } from "./mlm_head.ts";
 import {
   type LayerActivations,
   layerBackward,
@@ -187,6 +188,27 @@ export async function buildProgram(enc: Encoder, B: number, T: number, o: Progra
     );
   }
   const last = cfg.numLayers > 0 ? layers[cfg.numLayers - 1].out : x0;
+  const spec = { paramGrads: true, lowest: 0, dprobs: new Map(), layers, emb, x0, inp, pHidden, pCls };
+  if (enc.mlm) {
+    // Masked-language-model head: logits and loss over the masked positions only.
+    const m = mlmViews(enc.mlm, C, cfg.vocabSize, B, T);
+    forward.push(...await mlmForward(gpu, store, last, m, mlmDims(enc, B, T)));
+    const loss = await mlmLoss(gpu, m, mlmDims(enc, B, T));
+    const backward = await buildBackward(enc, B, T, o, { ...spec, dlogits: m.dlogits });
+    return {
+      B,
+      T,
+      forward,
+      loss,
+      backward,
+      logits: m.logits,
+      lossValue: m.loss,
+      dlogits: m.dlogits,
+      layers,
+      emb,
+      x0,
+    };
+  }
   const hd = enc.headDims(B, T, pCls);
   const head = enc.headViews(B, T);
   forward.push(...await headForward(gpu, store, last, head, inp.rng, hd));
@@ -211,19 +233,22 @@ export async function buildProgram(enc: Encoder, B: number, T: number, o: Progra
       targets: inp.targets,
     }, { N: rows, V: cfg.numLabels });
 
-  const backward = await buildBackward(enc, B, T, o, {
-    dlogits,
-    paramGrads: true,
-    lowest: 0,
-    dprobs: new Map(),
-    layers,
-    emb,
-    x0,
-    inp,
-    pHidden,
-    pCls,
-  });
+  const backward = await buildBackward(enc, B, T, o, { ...spec, dlogits });
   return { B, T, forward, loss, backward, logits: head.logits, lossValue: g.loss, dlogits, layers, emb, x0 };
+}
+
+/** Dims of the masked-language-model head for a batch shape. */
+function mlmDims(enc: Encoder, B: number, T: number): MlmDims {
+  const c = enc.cfg;
+  return {
+    B,
+    T,
+    C: c.hiddenSize,
+    V: c.vocabSize,
+    eps: c.layerNormEps,
+    act: enc.layerDims.act,
+    prefix: enc.prefix,
+  };
 }
 
 /** What a backward pass computes and where it stops. */
@@ -270,17 +295,23 @@ async function buildBackward(
   const last = cfg.numLayers - 1;
   const top = cfg.numLayers > 0 ? s.layers[last].out : s.x0;
   void top;
-  list.push(
-    ...await headBackward(
-      gpu,
-      store,
-      enc.headViews(B, T),
-      s.inp.rng,
-      { dlogits: s.dlogits, dx: dx[0] },
-      enc.headDims(B, T, s.pCls),
-      s.paramGrads,
-    ),
-  );
+  if (enc.mlm) {
+    if (!s.paramGrads) throw new Error("the masked_lm head has no attribution backward");
+    const m = mlmViews(enc.mlm, C, cfg.vocabSize, B, T);
+    list.push(...await mlmBackward(gpu, store, m, { dlogits: s.dlogits, dx: dx[0] }, mlmDims(enc, B, T)));
+  } else {
+    list.push(
+      ...await headBackward(
+        gpu,
+        store,
+        enc.headViews(B, T),
+        s.inp.rng,
+        { dlogits: s.dlogits, dx: dx[0] },
+        enc.headDims(B, T, s.pCls),
+        s.paramGrads,
+      ),
+    );
+  }
   const dims = {
     ...enc.layerDims,
     pHidden: s.pHidden,

@@ -1,0 +1,273 @@
+/**
+ * `pretrain()`: masked-language-model pretraining of a BERT from scratch, top to bottom:
+ *   scratch model (or the output dir on `--resume`) -> [corpus windows -> BERT masking -> forward/backward
+ *   -> AdamW] per step -> log every `logEvery` steps -> checkpoint every `saveEvery` steps and at the end.
+ * The output directory is a Hugging Face `BertForMaskedLM` checkpoint (config.json, model.safetensors, the
+ * tokenizer files) plus optimizer.safetensors, trainer_state.json (with the corpus cursor) and
+ * pretrain_log.jsonl; `resume` continues bit-exactly where the last save left off.
+ *
+ * @module
+ */
+import { requestGpu } from "../gpu/device.ts";
+import { readFloats } from "../gpu/readback.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { loadTrainerState, saveTrainerState, type TrainerState } from "../model/checkpoint.ts";
+import { Encoder } from "../model/encoder.ts";
+import { mlmSlotLayout } from "../model/mlm_head.ts";
+import { loadModel } from "../model/model.ts";
+import { createScratchModel } from "../model/scratch.ts";
+import { loadTokenizer } from "../model/tokenizer.ts";
+import { maskedAccuracy, maskTokens } from "./mlm_mask.ts";
+import { Optimizer } from "./optimizer.ts";
+import { CorpusStream, type StreamCursor } from "./pretrain_data.ts";
+import { learningRate, warmupSteps } from "./schedule.ts";
+import { ProgramCache, TrainStep } from "./train_step.ts";
+
+/** Options of {@linkcode pretrain} (the `deno task pretrain` flags). */
+export interface PretrainOptions {
+  /** Text file, one document or paragraph per line. */
+  corpus: string;
+  /** Directory with vocab.txt (and tokenizer.json / tokenizer_config.json) from tasks/vocab.ts. */
+  vocab: string;
+  output: string;
+  hidden: number;
+  layers: number;
+  heads: number;
+  intermediate: number;
+  maxLength: number;
+  batchSize: number;
+  steps: number;
+  learningRate: number;
+  warmupRatio: number;
+  seed: number;
+  saveEvery: number;
+  /** Steps between log records (default 10). */
+  logEvery?: number;
+  resume?: boolean;
+  /** AdamW weight decay outside biases and LayerNorm (default 0.01). */
+  weightDecay?: number;
+  /** Gradient clipping norm (default 1). */
+  maxGradNorm?: number;
+  /** Hidden and attention dropout (default 0.1). */
+  dropout?: number;
+  /** Position table size (default 512). */
+  maxPositions?: number;
+  /** Stop (with a checkpoint) after this step, to continue later with `resume` (time-boxed runs). */
+  stopAt?: number;
+}
+
+/** One line of pretrain_log.jsonl: means over the steps since the previous record. */
+export interface PretrainRecord {
+  step: number;
+  loss: number;
+  mlm_accuracy: number;
+  learning_rate: number;
+  grad_norm: number;
+  tokens_per_second: number;
+  elapsed_s: number;
+}
+
+/** Something the run reports. */
+export type PretrainEvent =
+  | { type: "info"; message: string }
+  | { type: "log"; record: PretrainRecord; totalSteps: number }
+  | { type: "save"; step: number; dir: string };
+
+/** The trainer state of a pretraining run: the fine-tuning one plus where the corpus stream stands. */
+export type PretrainState = TrainerState & { cursor: StreamCursor; elapsed: number };
+
+/** What {@linkcode pretrain} returns: the last record (null when no step ran). */
+export interface PretrainResult {
+  output: string;
+  steps: number;
+  last: PretrainRecord | null;
+}
+
+/** Options that must not change on `--resume` (they decide the data, the masks and the model shapes). */
+const FIXED = ["batchSize", "maxLength", "seed", "steps", "corpus"] as const;
+
+/**
+ * Pretrains (or resumes pretraining) a BERT with the masked-language-model objective; see the module doc.
+ *
+ * @example
+ * ```ts ignore
+ * import { pretrain } from "./src/pipeline/pretrain.ts";
+ * await pretrain({ corpus: "data/pretrain/corpus.txt", vocab: "out/vocab", output: "out/mini", hidden: 64,
+ *   layers: 2, heads: 2, intermediate: 256, maxLength: 64, batchSize: 8, steps: 20, learningRate: 5e-4,
+ *   warmupRatio: 0.1, seed: 1, saveEvery: 10 }, (e) => console.log(e));
+ * ```
+ */
+export async function pretrain(
+  o: PretrainOptions,
+  onEvent: (e: PretrainEvent) => void = () => {},
+): Promise<PretrainResult> {
+  const info = (message: string) => onEvent({ type: "info", message });
+  const out = o.output;
+  const resuming = (o.resume ?? false) && (await exists(`${out}/trainer_state.json`));
+  const gpu = await requestGpu();
+  info(`adapter: ${gpu.description.name} (${gpu.description.kind})`);
+  if (!resuming) await createModel(o);
+  const model = await loadModel(gpu, out, { seed: o.seed });
+  if (model.cfg.head !== "masked_lm") {
+    throw new Error(`${out}/config.json: head '${model.cfg.head}', pretraining needs BertForMaskedLM`);
+  }
+  const cfg = model.cfg;
+  const tokenizer = await loadTokenizer(out, { maxLength: o.maxLength });
+  const stream = new CorpusStream(await Deno.readTextFile(o.corpus), tokenizer, o.seed);
+  const B = o.batchSize;
+  const T = o.maxLength;
+  const enc = await Encoder.create(gpu, cfg, model.store, { maxBatch: B, maxLength: T });
+  const optimizer = await Optimizer.create(gpu, model.store, {
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-6,
+    weightDecay: o.weightDecay ?? 0.01,
+    maxGradNorm: o.maxGradNorm ?? 1,
+  });
+  const programs = new ProgramCache(enc);
+  const stepper = new TrainStep(enc, programs, optimizer, 1, o.seed);
+  const ckpt = { cfg, specs: model.specs, store: model.store, tokenizer };
+  const options: Record<string, unknown> = { ...o, resume: false };
+
+  let state: PretrainState = {
+    epoch: 0,
+    step: 0,
+    microStep: 0,
+    bestMetric: null,
+    bestEpoch: null,
+    epochsWithoutImprovement: 0,
+    history: [],
+    options,
+    cursor: stream.cursor,
+    elapsed: 0,
+  };
+  let log: string[] = [];
+  if (resuming) {
+    state = (await loadTrainerState(gpu, out, model.store)) as PretrainState;
+    for (const k of FIXED) {
+      if (state.options[k] !== o[k]) {
+        throw new RangeError(
+          `--resume: ${k} is ${JSON.stringify(o[k])}, the run in ${out} used ${
+            JSON.stringify(state.options[k])
+          }`,
+        );
+      }
+    }
+    stream.seek(state.cursor);
+    log = (await Deno.readTextFile(`${out}/pretrain_log.jsonl`).catch(() => "")).split("\n")
+      .filter((l) => l && (JSON.parse(l) as PretrainRecord).step <= state.step);
+    info(`resuming at step ${state.step} of ${o.steps} from ${out}`);
+  }
+  info(`${stream.lines.length} corpus lines, ${model.store.count} parameters, batch ${B} x ${T}`);
+  const ids = stream.ids;
+  const maskOptions = {
+    maskId: ids.mask,
+    vocabSize: cfg.vocabSize,
+    specialIds: [ids.pad, ids.unk, ids.cls, ids.sep, ids.mask],
+    seed: o.seed,
+  };
+  const total = o.steps;
+  const warmup = warmupSteps(total, o.warmupRatio);
+  const logEvery = o.logEvery ?? 10;
+  const program = await programs.get(B, T, "train");
+  let acc = { loss: 0, norm: 0, correct: 0, count: 0, tokens: 0, steps: 0, t0: performance.now() };
+  let last: PretrainRecord | null = null;
+  const save = async () => {
+    state.cursor = stream.cursor;
+    state.epoch = state.cursor.epoch;
+    await saveTrainerState(gpu, out, ckpt, state);
+    await writeFileAtomic(`${out}/pretrain_log.jsonl`, log.length ? log.join("\n") + "\n" : "");
+    onEvent({ type: "save", step: state.step, dir: out });
+  };
+
+  const stop = Math.min(total, o.stopAt ?? total);
+  while (state.step < stop) {
+    const raw = stream.nextBatch(B, T);
+    const masked = maskTokens(raw.inputIds, raw.attentionMask, { B, T }, {
+      ...maskOptions,
+      step: state.step,
+    });
+    const lr = learningRate("linear", o.learningRate, state.step, total, warmup);
+    const stats = await stepper.run(
+      {
+        B,
+        T,
+        inputIds: masked.inputIds,
+        attentionMask: raw.attentionMask,
+        tokenTypeIds: raw.tokenTypeIds,
+        labels: masked.labels,
+      },
+      state.microStep,
+      { optimizerStep: state.step + 1, lr },
+    );
+    const hit = maskedAccuracy(
+      await readFloats(gpu, program.logits),
+      mlmSlotLayout(masked.labels, B, T).targets,
+      cfg.vocabSize,
+    );
+    state.microStep++;
+    state.step++;
+    acc.loss += stats!.loss;
+    acc.norm += stats!.gradNorm;
+    acc.correct += hit.correct;
+    acc.count += hit.count;
+    acc.tokens += stats!.tokens;
+    acc.steps++;
+    if (state.step % logEvery === 0 || state.step === total) {
+      const now = performance.now();
+      state.elapsed += (now - acc.t0) / 1000;
+      last = {
+        step: state.step,
+        loss: acc.loss / acc.steps,
+        mlm_accuracy: acc.correct / Math.max(1, acc.count),
+        learning_rate: lr,
+        grad_norm: acc.norm / acc.steps,
+        tokens_per_second: acc.tokens / ((now - acc.t0) / 1000),
+        elapsed_s: state.elapsed,
+      };
+      log.push(JSON.stringify(last));
+      onEvent({ type: "log", record: last, totalSteps: total });
+      acc = { loss: 0, norm: 0, correct: 0, count: 0, tokens: 0, steps: 0, t0: performance.now() };
+    }
+    if (state.step % o.saveEvery === 0 || state.step === stop) {
+      await save();
+      acc.t0 = performance.now(); // saving is not training time
+    }
+  }
+  enc.destroy();
+  optimizer.destroy();
+  model.store.destroy();
+  gpu.destroy();
+  return { output: out, steps: state.step, last };
+}
+
+/** Writes the scratch BertForMaskedLM into the output dir, with the vocabulary directory's tokenizer files. */
+async function createModel(o: PretrainOptions): Promise<void> {
+  const text = await Deno.readTextFile(`${o.vocab}/vocab.txt`);
+  const vocab = text.replace(/\n$/, "").split("\n");
+  await createScratchModel(o.output, {
+    vocab,
+    hiddenSize: o.hidden,
+    numLayers: o.layers,
+    numHeads: o.heads,
+    intermediateSize: o.intermediate,
+    maxPositions: Math.max(o.maxPositions ?? 512, o.maxLength),
+    head: "masked_lm",
+    seed: o.seed,
+    dropout: o.dropout ?? 0.1,
+  });
+  for (const f of ["tokenizer.json", "tokenizer_config.json"]) {
+    const content = await Deno.readTextFile(`${o.vocab}/${f}`).catch(() => null);
+    if (content !== null) await writeFileAtomic(`${o.output}/${f}`, content);
+  }
+  await Deno.remove(`${o.output}/pretrain_log.jsonl`).catch(() => {});
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
