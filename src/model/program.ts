@@ -41,7 +41,7 @@ export interface ProgramOptions {
  * head and down to layer `lowest`, writing dLoss/dA of each layer in `dprobs`; no parameter gradients, nothing
  * below `lowest`. Replays after the program's forward of the same shape.
  */
-export async function buildAttributionBackward(
+export function buildAttributionBackward(
   enc: Encoder,
   prog: Program,
   dlogits: Tensor,
