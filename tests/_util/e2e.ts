@@ -7,6 +7,8 @@
 import { countWords, SPECIAL_TOKENS, trainWordPiece } from "../../src/data/wordpiece.ts";
 import type { HeadKind } from "../../src/model/config.ts";
 import { createScratchModel } from "../../src/model/scratch.ts";
+import { openSafetensors } from "../../src/io/safetensors.ts";
+import { writeSafetensors } from "../../src/io/safetensors_writer.ts";
 
 /** The repository root (subprocess tests run there). */
 export const ROOT: string = new URL("../../", import.meta.url).pathname;
@@ -55,6 +57,11 @@ export interface TinySizes {
   heads?: number;
   maxPositions?: number;
   seed?: number;
+  /**
+   * Multiplies every weight but the LayerNorm ones after the standard initialisation (std 0.02): an untrained
+   * model's predictions then differ from input to input instead of all being one class.
+   */
+  initScale?: number;
 }
 
 /** A scratch BERT in `dir` whose WordPiece vocabulary (`vocabSize` tokens) is learned from a JSONL file. */
@@ -102,7 +109,23 @@ async function tinyModel(
     ...(o.labels ? { labels: o.labels } : {}),
     seed: o.seed ?? 1,
   });
+  if (o.initScale !== undefined) await scaleWeights(`${dir}/model.safetensors`, o.initScale);
   return dir;
+}
+
+async function scaleWeights(path: string, scale: number): Promise<void> {
+  const src = await openSafetensors(path);
+  const tensors = [];
+  try {
+    for (const name of src.names()) {
+      const data = await src.get(name);
+      if (!name.includes("LayerNorm")) data.forEach((x, i) => (data[i] = x * scale));
+      tensors.push({ name, shape: src.info(name).shape, data });
+    }
+  } finally {
+    src.close();
+  }
+  await writeSafetensors(path, tensors);
 }
 
 /** A deterministic sentence of `n` words from {@link WORDS}, the `i`-th of a sequence. */
