@@ -143,7 +143,29 @@ cliTest("tasks/predict.ts and tasks/evaluate.ts run on a checkpoint", true, asyn
     "0",
   ]);
   assertEquals(bad.code, 1, bad.stderr);
-  assert(bad.stderr.includes("--batch-size must be a positive integer, got '0'"), bad.stderr);
+  assert(bad.stderr.includes("--batch-size must be an integer >= 1, got '0'"), bad.stderr);
   await absent(`${dir}/p2.jsonl`);
+
+  // (--batch-size 0 used to loop until the heap was full; --max-length abc reached the GPU as a NaN shape.)
+  for (
+    const [flag, value, message] of [
+      ["--batch-size", "0", "--batch-size must be an integer >= 1, got '0'"],
+      ["--max-length", "abc", "--max-length must be an integer >= 2, got 'abc'"],
+    ]
+  ) {
+    const r = await run("evaluate", [
+      "--model",
+      model,
+      "--validation",
+      data,
+      "--output",
+      `${dir}/m2.json`,
+      flag,
+      value,
+    ]);
+    assertEquals(r.code, 1, r.stderr);
+    assert(r.stderr.includes(message), r.stderr);
+    await absent(`${dir}/m2.json`);
+  }
   assertEquals(await tmpFiles(dir), []);
 });

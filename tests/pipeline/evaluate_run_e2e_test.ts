@@ -3,7 +3,7 @@
  * rows, counted here by hand. HANS-style: a 3-label NLI model scored on 2-label pair data through `labelMap`;
  * and a token-classification model on a CoNLL file.
  */
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { evaluate } from "../../src/pipeline/evaluate_run.ts";
 import { predict } from "../../src/pipeline/predict.ts";
 import { readJson, readJsonl, sentence, wordModel } from "../_util/e2e.ts";
@@ -66,6 +66,16 @@ gpuTest("evaluate(): labelMap scores a 3-label model on 2-label data (HANS style
     const right = predicted.filter((p, i) => p === gold[i]).length;
     assertEquals(raw.accuracy, right / 60);
     assert(raw.accuracy < m.accuracy);
+
+    // Bad sizes are refused up front (batch size 0 used to loop forever).
+    for (const bad of [{ batchSize: 0 }, { batchSize: 2.5 }, { maxLength: NaN }]) {
+      await rejects(evaluate({ model, validation: `${dir}/hans.jsonl`, gpu, ...bad }), RangeError);
+      await rejects(
+        predict({ model, input: `${dir}/pairs.jsonl`, output: `${dir}/p.jsonl`, gpu, ...bad }),
+        RangeError,
+      );
+    }
+    await rejects(Deno.stat(`${dir}/p.jsonl`), Deno.errors.NotFound);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
