@@ -9,7 +9,7 @@ import type { TokenExample } from "../data/conll.ts";
 import type { Example } from "../data/examples.ts";
 import { GLUE_MAIN_METRIC } from "../metrics/glue.ts";
 import { type LabelSpace, numLabels, parseLabelMap, resolveLabelSpace } from "../data/labels.ts";
-import { requestGpu } from "../gpu/device.ts";
+import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import {
   loadTrainerState,
@@ -70,10 +70,16 @@ export function selectionMetric(
   return regression ? { name: "pearson", higher: true } : { name: "accuracy", higher: true };
 }
 
+/** Where a run executes: `gpu` reuses a device (left open afterwards) instead of requesting one. */
+export interface TrainEnvironment {
+  gpu?: Gpu;
+}
+
 /** Fine-tunes `options.model` on the run's data; see the README for every option. */
 export async function train(
   o: TrainOptions,
   onEvent: (e: RunEvent) => void = () => {},
+  env: TrainEnvironment = {},
 ): Promise<TrainResult> {
   if (!o.model) throw new Error("train: no --model given");
   const info = (message: string) => onEvent({ type: "info", message });
@@ -82,7 +88,7 @@ export async function train(
   const resuming = o.resume && (await exists(`${lastDir}/trainer_state.json`));
   const modelDir = resuming ? lastDir : o.model;
 
-  const gpu = await requestGpu();
+  const gpu = env.gpu ?? await requestGpu();
   info(`adapter: ${gpu.description.name} (${gpu.description.kind})`);
   const base = await loadConfig(`${o.model}/config.json`);
   const data = await loadRunData({ ...o, regression: base.head === "regression" }, true);
@@ -254,10 +260,11 @@ export async function train(
       2,
     ) + "\n",
   );
+  addrop?.destroy();
   enc.destroy();
   optimizer.destroy();
   model.store.destroy();
-  gpu.destroy();
+  if (!env.gpu) gpu.destroy();
   return {
     outputDir: outDir,
     bestEpoch: state.bestEpoch,
