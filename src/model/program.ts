@@ -71,13 +71,14 @@ export function buildAttributionBackward(
  * The forward of layers `from`.. and the head, from the input of layer `from` that `prog`'s forward left in
  * place (integrated gradients' scaled passes: the layers below `from` are the same for every scale). Dropout as
  * `o.mode` says, with the same random streams as `prog` (same masks for the same `rng`); `o.alpha` scales the
- * probabilities of its layer. Overwrites the activations of layers >= `from` and of the head.
+ * probabilities of its layer; `o.reuseQkv` skips layer `from`'s Q, K, V projection (valid while its `qkv`
+ * activation is that of the current input). Overwrites the activations of layers >= `from` and of the head.
  */
 export async function buildForwardFrom(
   enc: Encoder,
   prog: Program,
   from: number,
-  o: ProgramOptions,
+  o: ProgramOptions & { reuseQkv?: boolean },
 ): Promise<Dispatch[]> {
   const { gpu, store, cfg } = enc;
   const { B, T } = prog;
@@ -102,9 +103,13 @@ export async function buildForwardFrom(
       addMask: o.addMasks?.get(l) ?? null,
       alpha: o.alpha?.layer === l ? o.alpha.tensor : null,
     };
-    list.push(
-      ...await layerForward(gpu, store, enc.names[l], x, prog.layers[l], inputs, { ...dims, layer: l }),
-    );
+    const calls = await layerForward(gpu, store, enc.names[l], x, prog.layers[l], inputs, {
+      ...dims,
+      layer: l,
+    });
+    // With `reuseQkv`, layer `from`'s qkv activation still holds the projection of the same input: its first
+    // call (the Q, K, V projection, see layerForward) is left out.
+    list.push(...(l === from && o.reuseQkv ? calls.slice(1) : calls));
   }
   const hd = enc.headDims(B, T, train ? enc.options.classifierDropout : 0);
   list.push(

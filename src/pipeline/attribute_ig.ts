@@ -8,10 +8,11 @@
  * once), -CE against its argmax labels (token classification) or -(squared error) with the gold label per example
  * (regression).
  *
- * Cost: only layers >= l are recomputed for each k (the layers below are identical for every scale), and the
- * backward stops at l without parameter gradients. Layers are processed from the top down so that each one's
- * input is still the clean pass's; the top layer's k = m pass is the clean pass itself (alpha = 1, same dropout
- * streams), so its forward is skipped. The m scaled evaluations are looped over the upper layers with B rows
+ * Cost: the k = m term is the clean pass itself (alpha = 1, same dropout streams): one activation-only backward
+ * after the clean forward gives it for every selected layer at once. For k < m only layers >= l are recomputed
+ * (the layers below are identical for every scale; so are layer l's Q, K, V, whose projection is skipped), and
+ * the backward stops at l without parameter gradients. Layers are processed from the top down so that each
+ * one's input is still the clean pass's. The scaled evaluations are looped over the upper layers with B rows
  * each rather than run as one batch of m*B rows: the same arithmetic, no m-fold activation memory, and the
  * dropout masks of every scaled pass are exactly the clean pass's (a larger batch would draw new ones).
  * The k steps differ only in a one-element-per-example fill of `alpha`, so the layer lists are prepared once.
@@ -132,26 +133,24 @@ export async function buildIntegratedGradients(
     );
   }
   const ones = buf.ones.view([B]);
-  const fill: Dispatch[] = [];
-  for (let k = 1; k <= m; k++) {
-    fill.push(await accumulate(gpu, { out: alpha, x: ones }, { mode: "set", s: k / m }));
-  }
-  const descending = [...new Set(layers)].sort((a, b) => b - a);
-  for (const [i, l] of descending.entries()) {
+  // k = m (alpha = 1) is the clean pass itself: one activation-only backward gives that term for every layer.
+  const lowest = Math.min(...layers);
+  list.push(
+    ...perStep,
+    ...await buildAttributionBackward(enc, prog, dlogits, lowest, scores, { mode: o.mode }),
+  );
+  for (const l of [...new Set(layers)].sort((a, b) => b - a)) {
     const out = scores.get(l);
     if (!out) throw new Error(`integrated gradients: no scores tensor for layer ${l}`);
-    const po = { mode: o.mode, alpha: { layer: l, tensor: alpha } };
-    const forward = await buildForwardFrom(enc, prog, l, po);
-    const backward = await buildAttributionBackward(enc, prog, dlogits, l, new Map([[l, dprobs]]), po);
-    const set = await accumulate(gpu, { out, x: dprobs }, { mode: "set" });
-    const add = await accumulate(gpu, { out, x: dprobs }, { mode: "add" });
-    // The top layer starts from the clean activations: its k = m pass needs no forward.
-    const order = i === 0
-      ? [m, ...Array.from({ length: m - 1 }, (_, k) => k + 1)]
-      : Array.from({ length: m }, (_, k) => k + 1);
-    for (const [j, k] of order.entries()) {
-      const reuse = i === 0 && j === 0;
-      list.push(fill[k - 1], ...(reuse ? [] : forward), ...perStep, ...backward, j === 0 ? set : add);
+    if (m > 1) {
+      const po = { mode: o.mode, alpha: { layer: l, tensor: alpha } };
+      const forward = await buildForwardFrom(enc, prog, l, { ...po, reuseQkv: true });
+      const backward = await buildAttributionBackward(enc, prog, dlogits, l, new Map([[l, dprobs]]), po);
+      const add = await accumulate(gpu, { out, x: dprobs }, { mode: "add" });
+      for (let k = 1; k < m; k++) {
+        list.push(await accumulate(gpu, { out: alpha, x: ones }, { mode: "set", s: k / m }));
+        list.push(...forward, ...perStep, ...backward, add);
+      }
     }
     list.push(await accumulate(gpu, { out, x: prog.layers[l].probs }, { mode: "multiply", s: 1 / m }));
   }

@@ -3,18 +3,22 @@
  * - golden: all examples of tests/fixtures/attribution as one padded batch, dropout off, layers 0 and 1 at
  *   once, m = 20, against the float64 PyTorch IG scores (the same fixture and tolerance attribute_run's IG is
  *   held to: 1e-3 of the example's largest |score| + 1e-3 relative), at each example's own n x n block;
- * - m = 1 is A * dF/dA, i.e. A times the `grad` attribution of the same step, with dropout on (the scaled
- *   passes must reuse the clean pass's dropout masks) and for token classification (F = -CE against the clean
- *   argmax labels);
+ * - m = 1 is A * dF/dA, i.e. A times the `grad` attribution of the same step, with dropout on, also for token
+ *   classification (F = -CE against the clean argmax labels);
+ * - m = 3 with dropout on equals m whole forward passes with alpha (the partial passes from layer l, without
+ *   its Q, K, V projection, must reproduce them, dropout masks included);
  * - a 2-step AD-DROP training run with `--attribution ig` finishes with finite losses.
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { readExamples } from "../../src/data/examples.ts";
 import type { Gpu } from "../../src/gpu/device.ts";
+import { runDispatches } from "../../src/gpu/encoder.ts";
 import { readFloats } from "../../src/gpu/readback.ts";
+import { createTensor, writeTensor } from "../../src/gpu/tensor.ts";
 import { openSafetensors } from "../../src/io/safetensors.ts";
 import { type EncodedBatch, Encoder, type EncoderOptions } from "../../src/model/encoder.ts";
 import { loadModel } from "../../src/model/model.ts";
+import { buildAttributionBackward } from "../../src/model/program.ts";
 import { loadTokenizer, padBatch } from "../../src/model/tokenizer.ts";
 import { AdDrop, type AdDropOptions } from "../../src/pipeline/addrop.ts";
 import { Optimizer } from "../../src/pipeline/optimizer.ts";
@@ -162,6 +166,69 @@ for (const name of ["bert_seq_cls", "electra_tok_cls"]) {
     }
   });
 }
+
+gpuTest(
+  "training IG (m = 3, dropout on) equals m full scaled passes with the clean dropout masks",
+  async (gpu) => {
+    const m = 3;
+    const model = await loadModel(gpu, fixture("bert_seq_cls"));
+    const batch = randomBatch(model.cfg.vocabSize, 9, false, model.cfg.numLabels);
+    model.store.destroy();
+    const { enc, programs, model: m2 } = await setup(gpu, fixture("bert_seq_cls"), batch, {
+      hiddenDropout: 0.2,
+      attentionDropout: 0.2,
+      classifierDropout: 0.2,
+    });
+    const { B, T } = batch;
+    const NH = m2.cfg.numHeads;
+    const n = B * NH * T * T;
+    const alpha = await createTensor(gpu, [B], "f32");
+    const dlogits = await createTensor(gpu, [B, m2.cfg.numLabels], "f32");
+    const out = await createTensor(gpu, [B, NH, T, T], "f32");
+    try {
+      const ig = await scoresOf(enc, programs, batch, { igSteps: m });
+      for (const l of [0, 1]) {
+        // The straightforward way: a whole forward per scale with alpha on layer l, the same random step as
+        // AdDrop.prepare(batch, 3), F = the clean pass's pseudo-label logit.
+        const prog = await programs.custom(`alpha${l}`, B, T, {
+          mode: "train",
+          alpha: { layer: l, tensor: alpha },
+        });
+        const back = await buildAttributionBackward(enc, prog, dlogits, l, new Map([[l, out]]), {
+          mode: "train",
+          alpha: { layer: l, tensor: alpha },
+        });
+        enc.writeBatch(batch);
+        enc.setStep(AD.seed, (3 ^ 0x80000000) >>> 0);
+        writeTensor(gpu, alpha, new Float32Array(B).fill(1));
+        await runDispatches(gpu, prog.forward);
+        const clean = await readFloats(gpu, prog.logits);
+        const probs = await readFloats(gpu, enc.layers[l].probs.view([n]));
+        const L = m2.cfg.numLabels;
+        const onehot = new Float32Array(B * L);
+        for (let b = 0; b < B; b++) {
+          const row = Array.from(clean.subarray(b * L, (b + 1) * L));
+          onehot[b * L + row.indexOf(Math.max(...row))] = 1;
+        }
+        writeTensor(gpu, dlogits, onehot);
+        const sum = new Float64Array(n);
+        for (let k = 1; k <= m; k++) {
+          writeTensor(gpu, alpha, new Float32Array(B).fill(k / m));
+          await runDispatches(gpu, [...prog.forward, ...back]);
+          (await readFloats(gpu, out)).forEach((x, i) => (sum[i] += x));
+        }
+        const want = Float32Array.from(sum, (x, i) => (probs[i] * x) / m);
+        const top = want.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+        if (!(top > 0)) throw new Error(`layer ${l}: all-zero reference scores`);
+        assertClose(ig[l], want, { atol: 1e-5 * top, rtol: 1e-4, name: `ig (m = ${m}) layer ${l}` });
+      }
+    } finally {
+      for (const t of [alpha, dlogits, out]) t.destroy();
+      enc.destroy();
+      m2.store.destroy();
+    }
+  },
+);
 
 gpuTest("two AD-DROP training steps with ig (layers all, m = 4)", async (gpu) => {
   const batch = randomBatch(90, 10, false, 3);
