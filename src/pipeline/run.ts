@@ -9,7 +9,7 @@ import type { TokenExample } from "../data/conll.ts";
 import type { Example } from "../data/examples.ts";
 import { GLUE_MAIN_METRIC } from "../metrics/glue.ts";
 import { type LabelSpace, numLabels, parseLabelMap, resolveLabelSpace } from "../data/labels.ts";
-import { requestGpu } from "../gpu/device.ts";
+import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import {
   loadTrainerState,
@@ -70,10 +70,16 @@ export function selectionMetric(
   return regression ? { name: "pearson", higher: true } : { name: "accuracy", higher: true };
 }
 
+/** Where a run executes: `gpu` reuses a device (left open afterwards) instead of requesting one. */
+export interface TrainEnvironment {
+  gpu?: Gpu;
+}
+
 /** Fine-tunes `options.model` on the run's data; see the README for every option. */
 export async function train(
   o: TrainOptions,
   onEvent: (e: RunEvent) => void = () => {},
+  env: TrainEnvironment = {},
 ): Promise<TrainResult> {
   if (!o.model) throw new Error("train: no --model given");
   const info = (message: string) => onEvent({ type: "info", message });
@@ -85,8 +91,8 @@ export async function train(
 
   // Everything created below is released on the way out, also when a stage throws (library callers go on).
   using cleanup = new DisposableStack();
-  const gpu = await requestGpu();
-  cleanup.defer(() => gpu.destroy());
+  const gpu = env.gpu ?? await requestGpu();
+  if (!env.gpu) cleanup.defer(() => gpu.destroy());
   info(`adapter: ${gpu.description.name} (${gpu.description.kind})`);
   const base = await loadConfig(`${o.model}/config.json`);
   const data = await loadRunData({ ...o, regression: base.head === "regression" }, true);
@@ -148,6 +154,7 @@ export async function train(
   const programs = new ProgramCache(enc);
   const stepper = new TrainStep(enc, programs, optimizer, o.gradientAccumulationSteps, o.seed);
   const addrop = o.adDrop ? await AdDrop.create(enc, programs, o) : null;
+  if (addrop) cleanup.defer(() => addrop.destroy());
   const total = totalSteps(trainItems.length, o.batchSize, o.gradientAccumulationSteps, o.epochs, o.maxSteps);
   const warmup = warmupSteps(total, o.warmupRatio);
   const metric = selectionMetric(o, token, regression);
