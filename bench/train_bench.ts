@@ -1,7 +1,7 @@
 /**
  * Training-step benchmarks on a BERT-mini shape (4 layers, hidden 256, 4 heads, FFN 1024, vocab 8192,
  * sequence 128, batch 8): a plain step (forward, backward, AdamW) and AD-DROP steps, with the GPU memory the
- * run allocates. Wall clock around completed submits (a step includes its small readback of the loss).
+ * run allocates. Integrated gradients (m = 20) repeats fewer times: one step is 10 to 40 plain ones. Wall clock around completed submits (a step includes its small readback of the loss).
  *
  * @module
  */
@@ -17,6 +17,7 @@ import { timeWall } from "../src/gpu/timing.ts";
 import { type BenchCase, type BenchResult, millis } from "./_util.ts";
 
 const B = 8;
+const IG_RUNS = { warmup: 1, repeats: 3 };
 const T = 128;
 
 async function setup(gpu: Gpu) {
@@ -58,7 +59,12 @@ async function setup(gpu: Gpu) {
   return { enc, opt, programs, step, batch, store, base };
 }
 
-async function measure(gpu: Gpu, name: string, ad: Partial<AdDropOptions> | null): Promise<BenchResult[]> {
+async function measure(
+  gpu: Gpu,
+  name: string,
+  ad: Partial<AdDropOptions> | null,
+  runs = { warmup: 2, repeats: 5 },
+): Promise<BenchResult[]> {
   const s = await setup(gpu);
   const addrop = ad
     ? await AdDrop.create(s.enc, s.programs, {
@@ -77,7 +83,7 @@ async function measure(gpu: Gpu, name: string, ad: Partial<AdDropOptions> | null
     const program = addrop ? await addrop.prepare(s.batch, i) : undefined;
     await s.step.run(s.batch, i, { program, optimizerStep: i + 1, lr: 1e-4 });
     i++;
-  }, { warmup: 2, repeats: 5 });
+  }, runs);
   const peakMb = (gpu.memory.peak - s.base) / 2 ** 20;
   addrop?.destroy();
   s.enc.destroy();
@@ -106,5 +112,14 @@ export const benchmarks: BenchCase[] = [
   {
     name: "bert_mini_addrop_grad_all_step",
     run: (gpu) => measure(gpu, "bert_mini_addrop_grad_all_step", { layers: "all" }),
+  },
+  {
+    name: "bert_mini_addrop_ig_layer0_step",
+    run: (gpu) =>
+      measure(gpu, "bert_mini_addrop_ig_layer0_step", { attribution: "ig", layers: [0] }, IG_RUNS),
+  },
+  {
+    name: "bert_mini_addrop_ig_all_step",
+    run: (gpu) => measure(gpu, "bert_mini_addrop_ig_all_step", { attribution: "ig", layers: "all" }, IG_RUNS),
   },
 ];

@@ -5,7 +5,7 @@
  * @module
  */
 import { Command, Option } from "npm:commander@15.1.0";
-import { runCli } from "../src/cli/run_cli.ts";
+import { intFlag, runCli } from "../src/cli/run_cli.ts";
 import { TASKS } from "../src/cli/train_options.ts";
 import type { GlueTask } from "../src/data/glue.ts";
 import { evaluate } from "../src/pipeline/evaluate_run.ts";
@@ -32,8 +32,8 @@ await runCli(async () => {
     task: o.task as GlueTask | "conll2003" | undefined,
     dataDir: o.dataDir as string | undefined,
     labelMap: o.labelMap as string | undefined,
-    maxLength: Number(o.maxLength),
-    batchSize: Number(o.batchSize),
+    maxLength: intFlag("--max-length", o.maxLength as string, 2),
+    batchSize: intFlag("--batch-size", o.batchSize as string),
     textColumn: o.textColumn as string,
     textPairColumn: o.textPairColumn as string,
     labelColumn: o.labelColumn as string,

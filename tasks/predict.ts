@@ -5,7 +5,7 @@
  * @module
  */
 import { Command } from "npm:commander@15.1.0";
-import { runCli } from "../src/cli/run_cli.ts";
+import { intFlag, runCli } from "../src/cli/run_cli.ts";
 import { predict } from "../src/pipeline/predict.ts";
 
 const program = new Command("predict")
@@ -27,16 +27,10 @@ await runCli(async () => {
     model: o.model,
     input: o.input,
     output: o.output,
-    maxLength: positiveInt("--max-length", o.maxLength),
-    batchSize: positiveInt("--batch-size", o.batchSize),
+    maxLength: intFlag("--max-length", o.maxLength, 2),
+    batchSize: intFlag("--batch-size", o.batchSize),
     textColumn: o.textColumn,
     textPairColumn: o.textPairColumn,
   });
   console.error(`wrote ${n} predictions to ${o.output}`);
 });
-
-function positiveInt(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${flag} must be a positive integer, got '${v}'`);
-  return n;
-}

@@ -8,6 +8,15 @@ import { ConfigError } from "../model/config.ts";
 import { GpuError } from "../gpu/errors.ts";
 import { OptionsError } from "./train_options.ts";
 
+/** The integer value of a flag, at least `min`; a RangeError naming the flag otherwise. */
+export function intFlag(flag: string, value: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new RangeError(`${flag} must be an integer >= ${min}, got '${value}'`);
+  }
+  return n;
+}
+
 /** Runs `main`; on error prints `addrop: <message>` and exits with status 1 (2 for bad options). */
 export async function runCli(main: () => Promise<void>): Promise<void> {
   try {

@@ -105,7 +105,9 @@ export async function matmulForward(
 /**
  * Prepares the backward of {@linkcode matmulForward}: `dinp (M, K) = dout (M, N) @ weight (N, K)` (`+=` with
  * `accumulateInput`), `dweight (N, K) += dout^T @ inp`, `dbias (N) += column sums of dout` (parameter
- * gradients accumulate). Any output may be null to skip it. Run the returned dispatches in order.
+ * gradients accumulate). Any output may be null to skip it. Run the returned dispatches in order and do not
+ * interleave them with another matmul's list: on llvmpipe a transpose into a scratch buffer shared by all
+ * matmuls of the device precedes the product that reads it.
  *
  * @example
  * ```ts
@@ -195,7 +197,7 @@ export async function matmulBackward(
 /**
  * Prepares `out[z] (M, N) = alpha * op(a[z]) @ op(b[z])` (`+=` with `accumulate`) for `batch` contiguous
  * matrices, where op transposes when `transA` / `transB` says the operand is stored transposed. Run the
- * returned dispatches in order.
+ * returned dispatches in order, not interleaved with another matmul's list (see {@linkcode matmulBackward}).
  *
  * @example
  * ```ts

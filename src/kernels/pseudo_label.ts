@@ -6,8 +6,9 @@
  * @module
  */
 import pseudoLabelWgsl from "../../shaders/pseudo_label_grad.wgsl" with { type: "text" };
+import pseudoLabelIdsWgsl from "../../shaders/pseudo_label_ids.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { type Dispatch, prepareDispatch } from "../gpu/encoder.ts";
+import { type Dispatch, grid1d, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
@@ -40,5 +41,37 @@ export async function pseudoLabelGrad(
     [t.dlogits, t.logits, t.targets],
     new ParamPack().u32(d.rows).u32(d.L).bytes(),
     [1],
+  );
+}
+
+const IDS: KernelSource = {
+  file: "pseudo_label_ids.wgsl",
+  code: pseudoLabelIdsWgsl,
+  bindings: ["read_write", "read", "read", "uniform"],
+};
+
+/**
+ * Prepares `labels[r]` (rows, i32) = the argmax of logits row r, or -100 where `targets[r]` is -100: the fixed
+ * pseudo-labels of token classification's integrated gradients.
+ */
+export async function pseudoLabelIds(
+  gpu: Gpu,
+  t: { labels: Tensor; logits: Tensor; targets: Tensor },
+  d: { rows: number; L: number },
+): Promise<Dispatch> {
+  const k = "pseudoLabelIds";
+  assertSize(k, "labels", t.labels, d.rows, "rows");
+  assertSize(k, "logits", t.logits, d.rows * d.L, "rows*L");
+  assertSize(k, "targets", t.targets, d.rows, "rows");
+  for (const name of ["labels", "targets"] as const) {
+    if (t[name].dtype !== "i32") throw new ShapeError(`${k}: '${name}' must be i32, got ${t[name].dtype}`);
+  }
+  const kernel = await gpu.pipelines.get(IDS, { WG: 256 });
+  return prepareDispatch(
+    gpu,
+    kernel,
+    [t.labels, t.logits, t.targets],
+    new ParamPack().u32(d.rows).u32(d.L).bytes(),
+    grid1d(gpu, d.rows, 256),
   );
 }

@@ -42,7 +42,7 @@ export interface ProgramOptions {
  * head and down to layer `lowest`, writing dLoss/dA of each layer in `dprobs`; no parameter gradients, nothing
  * below `lowest`. Replays after the program's forward of the same shape.
  */
-export async function buildAttributionBackward(
+export function buildAttributionBackward(
   enc: Encoder,
   prog: Program,
   dlogits: Tensor,
@@ -66,6 +66,57 @@ export async function buildAttributionBackward(
     pHidden,
     pCls,
   });
+}
+
+/**
+ * The forward of layers `from`.. and the head, from the input of layer `from` that `prog`'s forward left in
+ * place (integrated gradients' scaled passes: the layers below `from` are the same for every scale). Dropout as
+ * `o.mode` says, with the same random streams as `prog` (same masks for the same `rng`); `o.alpha` scales the
+ * probabilities of its layer; `o.reuseQkv` skips layer `from`'s Q, K, V projection (valid while its `qkv`
+ * activation is that of the current input). Overwrites the activations of layers >= `from` and of the head.
+ */
+export async function buildForwardFrom(
+  enc: Encoder,
+  prog: Program,
+  from: number,
+  o: ProgramOptions & { reuseQkv?: boolean },
+): Promise<Dispatch[]> {
+  const { gpu, store, cfg } = enc;
+  const { B, T } = prog;
+  if (!(Number.isInteger(from) && from >= 0 && from < cfg.numLayers)) {
+    throw new RangeError(`buildForwardFrom: layer ${from} is not in 0..${cfg.numLayers - 1}`);
+  }
+  const train = o.mode === "train";
+  const inp = inputViews(enc, B, T);
+  const dims = {
+    ...enc.layerDims,
+    pHidden: train ? enc.options.hiddenDropout : 0,
+    pAttn: train ? enc.options.attentionDropout : 0,
+    B,
+    T,
+  };
+  const list: Dispatch[] = [];
+  for (let l = from; l < cfg.numLayers; l++) {
+    const x = l === 0 ? prog.x0 : prog.layers[l - 1].out;
+    const inputs: LayerInputs = {
+      keyMask: inp.keyMask,
+      rng: inp.rng,
+      addMask: o.addMasks?.get(l) ?? null,
+      alpha: o.alpha?.layer === l ? o.alpha.tensor : null,
+    };
+    const calls = await layerForward(gpu, store, enc.names[l], x, prog.layers[l], inputs, {
+      ...dims,
+      layer: l,
+    });
+    // With `reuseQkv`, layer `from`'s qkv activation still holds the projection of the same input: its first
+    // call (the Q, K, V projection, see layerForward) is left out.
+    list.push(...(l === from && o.reuseQkv ? calls.slice(1) : calls));
+  }
+  const hd = enc.headDims(B, T, train ? enc.options.classifierDropout : 0);
+  list.push(
+    ...await headForward(gpu, store, prog.layers[cfg.numLayers - 1].out, enc.headViews(B, T), inp.rng, hd),
+  );
+  return list;
 }
 
 /** The prepared call lists of one batch shape. */

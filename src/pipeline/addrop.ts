@@ -11,6 +11,12 @@ import { createTensor, type Tensor } from "../gpu/tensor.ts";
 import type { EncodedBatch, Encoder } from "../model/encoder.ts";
 import type { Program } from "../model/program.ts";
 import { type AttributionMethod, buildAttribution } from "./attribute.ts";
+import {
+  buildIntegratedGradients,
+  createIgBuffers,
+  destroyIgBuffers,
+  type IgBuffers,
+} from "./attribute_ig.ts";
 import { buildMask } from "./mask.ts";
 import type { ProgramCache } from "./train_step.ts";
 
@@ -64,12 +70,10 @@ export class AdDrop {
     readonly layers: number[],
     readonly buffers: Map<number, LayerBuffers>,
     readonly dlogits: Tensor,
+    readonly ig: IgBuffers | null,
   ) {}
 
   static async create(enc: Encoder, programs: ProgramCache, o: AdDropOptions): Promise<AdDrop> {
-    if (o.attribution === "ig") {
-      throw new Error("--attribution ig is not available yet in this build (grad, attention and random are)");
-    }
     const layers = resolveLayers(o.layers, enc.cfg.numLayers);
     const { maxBatch: B, maxLength: T } = enc.options;
     const NH = enc.cfg.numHeads;
@@ -85,7 +89,8 @@ export class AdDrop {
     const dlogits = await createTensor(enc.gpu, [rows * enc.cfg.numLabels], "f32", {
       label: "attribution dlogits",
     });
-    return new AdDrop(enc, programs, o, layers, buffers, dlogits);
+    const ig = o.attribution === "ig" ? await createIgBuffers(enc) : null;
+    return new AdDrop(enc, programs, o, layers, buffers, dlogits, ig);
   }
 
   #build(B: number, T: number) {
@@ -109,11 +114,16 @@ export class AdDrop {
               : view(b.scores, B * NH * T * T).view([B, NH, T, T]),
           );
         }
-        const method = this.o.attribution as "grad" | "attention" | "random";
+        const method = this.o.attribution;
         const dlogits = this.dlogits.view([enc.rows(B, T), enc.cfg.numLabels]);
         const stage = [
           ...clean.forward,
-          ...await buildAttribution(enc, clean, method, this.layers, scores, dlogits),
+          ...method === "ig"
+            ? await buildIntegratedGradients(enc, clean, this.layers, scores, dlogits, this.ig!, {
+              steps: this.o.igSteps,
+              mode: "train",
+            })
+            : await buildAttribution(enc, clean, method, this.layers, scores, dlogits),
         ];
         for (const l of this.layers) {
           const b = this.buffers.get(l)!;
@@ -151,5 +161,6 @@ export class AdDrop {
   destroy(): void {
     for (const b of this.buffers.values()) for (const t of Object.values(b)) t.destroy();
     this.dlogits.destroy();
+    if (this.ig) destroyIgBuffers(this.ig);
   }
 }

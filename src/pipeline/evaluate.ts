@@ -63,6 +63,24 @@ export async function predictLogits(
   return { logits: out, loss: lossRows ? lossSum / lossRows : NaN };
 }
 
+/**
+ * The `maxLength` (capped at the model's `limit`) and `batchSize` of a predict or evaluate run, defaults 128 and
+ * 32; throws a RangeError naming a bad one (NaN from a bad flag would otherwise reach the GPU as a shape).
+ */
+export function runSizes(
+  o: { maxLength?: number; batchSize?: number },
+  limit: number,
+): { maxLength: number; batchSize: number } {
+  const { maxLength = 128, batchSize = 32 } = o;
+  if (!(Number.isInteger(maxLength) && maxLength >= 2)) {
+    throw new RangeError(`maxLength must be an integer >= 2, got ${maxLength}`);
+  }
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
+    throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
+  }
+  return { maxLength: Math.min(maxLength, limit), batchSize };
+}
+
 /** Index of the largest of `n` values from `at`. */
 export function argmax(xs: ArrayLike<number>, at = 0, n = xs.length - at): number {
   let best = 0;

@@ -15,7 +15,7 @@ import { Encoder } from "../model/encoder.ts";
 import { loadModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { loadRunData } from "./data.ts";
-import { computeMetrics, predictLogits, sequencePredictions, wordPredictions } from "./evaluate.ts";
+import { computeMetrics, predictLogits, runSizes, sequencePredictions, wordPredictions } from "./evaluate.ts";
 import { type EncodedExample, encodeTokenExample } from "./tokenize.ts";
 import { ProgramCache } from "./train_step.ts";
 
@@ -63,8 +63,7 @@ export async function evaluate(o: EvaluateOptions): Promise<Record<string, numbe
     label2id: Object.fromEntries(cfg.id2label.map((l, i) => [l, i])),
     source: "checkpoint",
   };
-  const maxLength = Math.min(o.maxLength ?? 128, cfg.maxSequenceLength);
-  const batchSize = o.batchSize ?? 32;
+  const { maxLength, batchSize } = runSizes(o, cfg.maxSequenceLength);
   const tok = await loadTokenizer(o.model, { maxLength, typeIds: cfg.typeVocabSize > 1 });
   const enc = await Encoder.create(gpu, cfg, model.store, { maxBatch: batchSize, maxLength });
   const programs = new ProgramCache(enc);

@@ -14,7 +14,7 @@ import { Encoder } from "../model/encoder.ts";
 import { loadModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { isConllFile } from "./data.ts";
-import { argmax, softmax } from "./evaluate.ts";
+import { argmax, runSizes, softmax } from "./evaluate.ts";
 import { collate, type EncodedExample } from "./tokenize.ts";
 import { ProgramCache } from "./train_step.ts";
 
@@ -43,8 +43,7 @@ export async function predict(o: PredictOptions): Promise<number> {
       })`,
     );
   }
-  const maxLength = Math.min(o.maxLength ?? 128, cfg.maxSequenceLength);
-  const batchSize = o.batchSize ?? 32;
+  const { maxLength, batchSize } = runSizes(o, cfg.maxSequenceLength);
   const tok = await loadTokenizer(o.model, { maxLength, typeIds: cfg.typeVocabSize > 1 });
   const enc = await Encoder.create(gpu, cfg, model.store, { maxBatch: batchSize, maxLength });
   const programs = new ProgramCache(enc);

@@ -9,7 +9,7 @@ import type { TokenExample } from "../data/conll.ts";
 import type { Example } from "../data/examples.ts";
 import { GLUE_MAIN_METRIC } from "../metrics/glue.ts";
 import { type LabelSpace, numLabels, parseLabelMap, resolveLabelSpace } from "../data/labels.ts";
-import { requestGpu } from "../gpu/device.ts";
+import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import {
   loadTrainerState,
@@ -21,7 +21,7 @@ import { type HeadKind, loadConfig } from "../model/config.ts";
 import { Encoder } from "../model/encoder.ts";
 import { loadModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
-import type { TrainOptions } from "../cli/train_options.ts";
+import { flagName, OptionsError, type TrainOptions } from "../cli/train_options.ts";
 import { AdDrop, isAdDropEpoch } from "./addrop.ts";
 import { loadRunData } from "./data.ts";
 import { computeMetrics, predictLogits, sequencePredictions, wordPredictions } from "./evaluate.ts";
@@ -70,10 +70,16 @@ export function selectionMetric(
   return regression ? { name: "pearson", higher: true } : { name: "accuracy", higher: true };
 }
 
+/** Where a run executes: `gpu` reuses a device (left open afterwards) instead of requesting one. */
+export interface TrainEnvironment {
+  gpu?: Gpu;
+}
+
 /** Fine-tunes `options.model` on the run's data; see the README for every option. */
 export async function train(
   o: TrainOptions,
   onEvent: (e: RunEvent) => void = () => {},
+  env: TrainEnvironment = {},
 ): Promise<TrainResult> {
   if (!o.model) throw new Error("train: no --model given");
   const info = (message: string) => onEvent({ type: "info", message });
@@ -81,8 +87,12 @@ export async function train(
   const lastDir = `${outDir}/last`;
   const resuming = o.resume && (await exists(`${lastDir}/trainer_state.json`));
   const modelDir = resuming ? lastDir : o.model;
+  const started = resuming ? await startedWith(lastDir, o) : null;
 
-  const gpu = await requestGpu();
+  // Everything created below is released on the way out, also when a stage throws (library callers go on).
+  using cleanup = new DisposableStack();
+  const gpu = env.gpu ?? await requestGpu();
+  if (!env.gpu) cleanup.defer(() => gpu.destroy());
   info(`adapter: ${gpu.description.name} (${gpu.description.kind})`);
   const base = await loadConfig(`${o.model}/config.json`);
   const data = await loadRunData({ ...o, regression: base.head === "regression" }, true);
@@ -105,6 +115,7 @@ export async function train(
     ...(space.kind === "classification" ? { labels: [...space.labels] } : { numLabels: 1 }),
     seed: o.seed,
   });
+  cleanup.defer(() => model.store.destroy());
   if (model.initialised.length) info(`initialised (not in the checkpoint): ${model.initialised.join(", ")}`);
   if (model.unexpected.length) info(`unused checkpoint tensors: ${model.unexpected.join(", ")}`);
   const cfg = model.cfg;
@@ -131,6 +142,7 @@ export async function train(
     hiddenDropout: o.hiddenDropout,
     attentionDropout: o.attentionDropout,
   });
+  cleanup.defer(() => enc.destroy());
   const optimizer = await Optimizer.create(gpu, model.store, {
     beta1: 0.9,
     beta2: 0.999,
@@ -138,9 +150,11 @@ export async function train(
     weightDecay: o.weightDecay,
     maxGradNorm: o.maxGradNorm,
   });
+  cleanup.defer(() => optimizer.destroy());
   const programs = new ProgramCache(enc);
   const stepper = new TrainStep(enc, programs, optimizer, o.gradientAccumulationSteps, o.seed);
   const addrop = o.adDrop ? await AdDrop.create(enc, programs, o) : null;
+  if (addrop) cleanup.defer(() => addrop.destroy());
   const total = totalSteps(trainItems.length, o.batchSize, o.gradientAccumulationSteps, o.epochs, o.maxSteps);
   const warmup = warmupSteps(total, o.warmupRatio);
   const metric = selectionMetric(o, token, regression);
@@ -162,6 +176,20 @@ export async function train(
     state = await loadTrainerState(gpu, lastDir, model.store);
     log = (await Deno.readTextFile(`${outDir}/train_log.jsonl`).catch(() => "")).split("\n").filter(Boolean);
     info(`resuming after epoch ${state.epoch} (step ${state.step}) from ${lastDir}`);
+    const before = totalSteps(
+      trainItems.length,
+      o.batchSize,
+      o.gradientAccumulationSteps,
+      started!.epochs,
+      started!.maxSteps,
+    );
+    if (before !== total && (o.lrSchedule !== "constant" || o.warmupRatio > 0)) {
+      info(
+        `the run was started for ${before} optimizer steps, it now runs ${total}: the learning-rate schedule ` +
+          `continues as one of ${total} steps, so the weights differ from an uninterrupted ${total}-step run`,
+      );
+    }
+    state.options = { ...o, resume: false, outputDir: outDir };
   }
   await Deno.mkdir(outDir, { recursive: true });
   const epochs = Math.ceil(
@@ -172,8 +200,10 @@ export async function train(
   );
   let evalResults: Record<string, number> = {};
   const t0 = performance.now();
+  // A resumed run that had stopped early stays stopped (unless --patience grew).
+  const stopped = () => o.patience !== undefined && state.epochsWithoutImprovement >= o.patience;
 
-  for (let epoch = state.epoch; epoch < epochs && state.step < total; epoch++) {
+  for (let epoch = state.epoch; epoch < epochs && state.step < total && !stopped(); epoch++) {
     const adEpoch = addrop !== null && isAdDropEpoch(epoch, o.crossTuning);
     const order = epochOrder(trainItems.length, o.seed, epoch, o.shuffle);
     const groups = batches(order, o.batchSize);
@@ -228,7 +258,7 @@ export async function train(
     state.epoch = epoch + 1;
     await writeFileAtomic(`${outDir}/train_log.jsonl`, log.join("\n") + "\n");
     await saveTrainerState(gpu, lastDir, ckpt, state);
-    if (o.patience && state.epochsWithoutImprovement >= o.patience) {
+    if (stopped()) {
       info(`early stopping: no improvement of ${metric.name} in ${o.patience} epochs`);
       break;
     }
@@ -254,10 +284,6 @@ export async function train(
       2,
     ) + "\n",
   );
-  enc.destroy();
-  optimizer.destroy();
-  model.store.destroy();
-  gpu.destroy();
   return {
     outputDir: outDir,
     bestEpoch: state.bestEpoch,
@@ -266,6 +292,30 @@ export async function train(
     evalResults,
     steps: state.step,
   };
+}
+
+/** Options a resumed run may change: how long it trains and when it stops (and where/whether it resumes). */
+const RESUMABLE = new Set(["epochs", "maxSteps", "patience", "resume", "outputDir"]);
+
+/**
+ * The options an interrupted run in `lastDir` was started with; throws an {@link OptionsError} listing every
+ * other option given differently now, since the resumed run would not continue the same training.
+ */
+async function startedWith(lastDir: string, o: TrainOptions): Promise<TrainOptions> {
+  const path = `${lastDir}/trainer_state.json`;
+  const saved = (JSON.parse(await Deno.readTextFile(path)) as TrainerState).options as Record<
+    string,
+    unknown
+  >;
+  const given = o as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(saved), ...Object.keys(given)])].filter((k) => !RESUMABLE.has(k));
+  const problems = keys.filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(given[k])).map((k) =>
+    `${flagName(k)}: the run was started with ${JSON.stringify(saved[k]) ?? "nothing"}, got ${
+      JSON.stringify(given[k]) ?? "nothing"
+    } (only --epochs, --max-steps and --patience may change on --resume; see ${path})`
+  );
+  if (problems.length) throw new OptionsError("--resume", problems);
+  return saved as TrainOptions;
 }
 
 function labelOptions(base: { id2label: string[]; head: HeadKind }) {

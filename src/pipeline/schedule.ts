@@ -40,6 +40,10 @@ export function epochOrder(n: number, seed: number, epoch: number, shuffle: bool
 
 /** Splits an order into batches of `size`; the last partial batch is kept. */
 export function batches<T>(items: readonly T[], size: number): T[][] {
+  // A size below 1 (or NaN) would never advance: an endless loop that fills the heap.
+  if (!(Number.isInteger(size) && size >= 1)) {
+    throw new RangeError(`batch size must be an integer >= 1, got ${size}`);
+  }
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;

@@ -33,3 +33,22 @@ export function pseudoLabelGrad(
   }
   return out;
 }
+
+/** See shaders/pseudo_label_ids.wgsl: each row's argmax (first maximum), -100 where the target is -100. */
+export function pseudoLabelIds(
+  logits: Float32Array,
+  targets: Int32Array,
+  { rows, L }: { rows: number; L: number },
+): Int32Array {
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    if (targets[r] === -100) {
+      out[r] = -100;
+      continue;
+    }
+    let best = 0;
+    for (let j = 1; j < L; j++) if (logits[r * L + j] > logits[r * L + best]) best = j;
+    out[r] = best;
+  }
+  return out;
+}

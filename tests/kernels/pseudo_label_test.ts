@@ -1,7 +1,7 @@
 import * as gpu from "../../src/kernels/pseudo_label.ts";
 import * as ref from "../../src/reference/pseudo_label.ts";
 import { runDispatches } from "../../src/gpu/encoder.ts";
-import { readFloats } from "../../src/gpu/readback.ts";
+import { readFloats, readTensor } from "../../src/gpu/readback.ts";
 import { createTensor } from "../../src/gpu/tensor.ts";
 import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest } from "../_util/gpu.ts";
@@ -26,4 +26,24 @@ for (const mode of ["onehot", "negative_ce"] as const) {
       for (const t of [tl, tt, td]) t.destroy();
     });
   }
+}
+
+for (const [rows, L] of [[3, 2], [255, 5], [256, 3], [257, 9], [128 * 4, 9]]) {
+  gpuTest(`pseudo-label ids rows=${rows} L=${L}`, async (g) => {
+    const rng = new Rng(rows * 7 + L);
+    // Rounded logits make ties, which must go to the first maximum.
+    const logits = Float32Array.from(rng.floats(rows * L, -3, 3), (x) => Math.round(x));
+    const targets = Int32Array.from({ length: rows }, () => (rng.next() < 0.3 ? -100 : rng.int(L)));
+    const tl = await createTensor(g, [rows, L], "f32", { data: logits });
+    const tt = await createTensor(g, [rows], "i32", { data: targets });
+    const ti = await createTensor(g, [rows], "i32", { data: new Int32Array(rows).fill(7) });
+    await runDispatches(g, [
+      await gpu.pseudoLabelIds(g, { labels: ti, logits: tl, targets: tt }, { rows, L }),
+    ]);
+    const got = Array.from(await readTensor(g, ti) as Int32Array);
+    const want = Array.from(ref.pseudoLabelIds(logits, targets, { rows, L }));
+    const bad = got.findIndex((x, i) => x !== want[i]);
+    if (bad >= 0) throw new Error(`row ${bad}: got ${got[bad]}, expected ${want[bad]}`);
+    for (const t of [tl, tt, ti]) t.destroy();
+  });
 }

@@ -22,6 +22,7 @@ Deno.test("epoch order: file order without shuffle; a seeded permutation per epo
 
 Deno.test("batches keep the last partial batch; total steps", () => {
   assert.deepEqual(batches([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4], [5]]);
+  for (const size of [0, -1, 1.5, NaN]) assert.throws(() => batches([1, 2], size), RangeError);
   assert.equal(totalSteps(5, 2, 1, 2, -1), 6);
   assert.equal(totalSteps(5, 2, 2, 1, -1), 2);
   assert.equal(totalSteps(5, 2, 1, 2, 4), 4);

@@ -1,0 +1,158 @@
+/**
+ * Integrated gradients (AD-DROP's `ig`) inside the training step, all on the GPU. For each selected layer l:
+ *
+ *   scores_l = A_l * (1/m) * sum_{k=1..m} dF(k/m * A_l) / d(k/m * A_l)
+ *
+ * with a zero baseline, the probabilities of all heads of layer l scaled together (the attention kernels'
+ * per-example `alpha`), F fixed by the clean pass: the one-hot of its argmax (sequence classification, written
+ * once), -CE against its argmax labels (token classification) or -(squared error) with the gold label per example
+ * (regression).
+ *
+ * Cost: the k = m term is the clean pass itself (alpha = 1, same dropout streams): one activation-only backward
+ * after the clean forward gives it for every selected layer at once. For k < m only layers >= l are recomputed
+ * (the layers below are identical for every scale; so are layer l's Q, K, V, whose projection is skipped), and
+ * the backward stops at l without parameter gradients. Layers are processed from the top down so that each
+ * one's input is still the clean pass's. The scaled evaluations are looped over the upper layers with B rows
+ * each rather than run as one batch of m*B rows: the same arithmetic, no m-fold activation memory, and the
+ * dropout masks of every scaled pass are exactly the clean pass's (a larger batch would draw new ones).
+ * The k steps differ only in a one-element-per-example fill of `alpha`, so the layer lists are prepared once.
+ *
+ * @module
+ */
+import type { Dispatch } from "../gpu/encoder.ts";
+import { createTensor, type Tensor } from "../gpu/tensor.ts";
+import { accumulate } from "../kernels/accumulate.ts";
+import { crossEntropyForward, mseForward } from "../kernels/loss.ts";
+import { pseudoLabelGrad, pseudoLabelIds } from "../kernels/pseudo_label.ts";
+import { scale } from "../kernels/scale.ts";
+import type { Encoder } from "../model/encoder.ts";
+import { buildAttributionBackward, buildForwardFrom, type Mode, type Program } from "../model/program.ts";
+
+/** Scratch of the integrated-gradients stage, allocated once for the encoder's largest batch. */
+export interface IgBuffers {
+  /** (maxB) the scale of the current step, k/m for every example. */
+  alpha: Tensor;
+  /** (maxB) ones, the source `alpha` is filled from. */
+  ones: Tensor;
+  /** (maxB * NH * maxT * maxT) dF/d(scaled A) of one step. */
+  dprobs: Tensor;
+  /** (maxB * maxT) i32 argmax labels of the clean pass (token classification), else null. */
+  pseudo: Tensor | null;
+}
+
+/** Allocates {@linkcode IgBuffers} for `enc`. */
+export async function createIgBuffers(enc: Encoder): Promise<IgBuffers> {
+  const { gpu, cfg } = enc;
+  const { maxBatch: B, maxLength: T } = enc.options;
+  return {
+    alpha: await createTensor(gpu, [B], "f32", { label: "ig alpha" }),
+    ones: await createTensor(gpu, [B], "f32", { label: "ig ones", data: new Float32Array(B).fill(1) }),
+    dprobs: await createTensor(gpu, [B * cfg.numHeads * T * T], "f32", { label: "ig dprobs" }),
+    pseudo: cfg.head === "token_classification"
+      ? await createTensor(gpu, [B * T], "i32", { label: "ig pseudo-labels" })
+      : null,
+  };
+}
+
+/** Frees {@linkcode IgBuffers}. */
+export function destroyIgBuffers(b: IgBuffers): void {
+  for (const t of [b.alpha, b.ones, b.dprobs, b.pseudo]) t?.destroy();
+}
+
+/** Options of {@linkcode buildIntegratedGradients}. */
+export interface IgOptions {
+  /** Number of scaled evaluations m (>= 1). */
+  steps: number;
+  /** Dropout of the scaled passes: `train` (the clean pass's masks) or `eval` (none). */
+  mode: Mode;
+}
+
+/**
+ * The dispatches that, after `prog.forward` (the clean pass), leave every selected layer's integrated-gradients
+ * scores in `scores.get(layer)` (B, NH, T, T). `dlogits` (rows, L) is scratch for the start gradient. The
+ * activations of every layer >= min(layers) and of the head are overwritten (the masked pass recomputes them).
+ */
+export async function buildIntegratedGradients(
+  enc: Encoder,
+  prog: Program,
+  layers: readonly number[],
+  scores: ReadonlyMap<number, Tensor>,
+  dlogits: Tensor,
+  buf: IgBuffers,
+  o: IgOptions,
+): Promise<Dispatch[]> {
+  const { gpu, cfg } = enc;
+  const { B, T } = prog;
+  const m = o.steps;
+  if (!(Number.isInteger(m) && m >= 1)) {
+    throw new RangeError(`integrated gradients: steps = ${m}, expected >= 1`);
+  }
+  const rows = enc.rows(B, T);
+  const NH = cfg.numHeads;
+  const alpha = buf.alpha.view([B]);
+  const dprobs = buf.dprobs.view([B, NH, T, T]);
+  const targets = enc.inputs.targets.view([rows]);
+  const list: Dispatch[] = [];
+  // The start gradient: what is fixed by the clean pass is computed once, here.
+  const perStep: Dispatch[] = [];
+  if (cfg.head === "regression") {
+    const d = dlogits.view([B]);
+    perStep.push(
+      await mseForward(gpu, {
+        loss: enc.grads.loss,
+        dpred: d,
+        pred: prog.logits.view([B]),
+        target: enc.inputs.targetsF.view([B]),
+      }, { N: B }),
+      // -d(sum of per-example MSE): the mean's gradient times B, so an example's scores do not depend on
+      // the batch it is in (as attribute()'s B = 1 scores).
+      await scale(gpu, { x: d }, { s: -B }),
+    );
+  } else if (cfg.head === "token_classification") {
+    const pseudo = buf.pseudo!.view([rows]);
+    list.push(
+      await pseudoLabelIds(gpu, { labels: pseudo, logits: prog.logits, targets }, { rows, L: cfg.numLabels }),
+    );
+    perStep.push(
+      ...await crossEntropyForward(gpu, {
+        loss: enc.grads.loss,
+        losses: enc.grads.losses.view([rows]),
+        dlogits,
+        logits: prog.logits,
+        targets: pseudo,
+      }, { N: rows, V: cfg.numLabels }),
+      await scale(gpu, { x: dlogits }, { s: -1 }),
+    );
+  } else {
+    list.push(
+      await pseudoLabelGrad(gpu, { dlogits, logits: prog.logits, targets }, {
+        rows,
+        L: cfg.numLabels,
+        mode: "onehot",
+      }),
+    );
+  }
+  const ones = buf.ones.view([B]);
+  // k = m (alpha = 1) is the clean pass itself: one activation-only backward gives that term for every layer.
+  const lowest = Math.min(...layers);
+  list.push(
+    ...perStep,
+    ...await buildAttributionBackward(enc, prog, dlogits, lowest, scores, { mode: o.mode }),
+  );
+  for (const l of [...new Set(layers)].sort((a, b) => b - a)) {
+    const out = scores.get(l);
+    if (!out) throw new Error(`integrated gradients: no scores tensor for layer ${l}`);
+    if (m > 1) {
+      const po = { mode: o.mode, alpha: { layer: l, tensor: alpha } };
+      const forward = await buildForwardFrom(enc, prog, l, { ...po, reuseQkv: true });
+      const backward = await buildAttributionBackward(enc, prog, dlogits, l, new Map([[l, dprobs]]), po);
+      const add = await accumulate(gpu, { out, x: dprobs }, { mode: "add" });
+      for (let k = 1; k < m; k++) {
+        list.push(await accumulate(gpu, { out: alpha, x: ones }, { mode: "set", s: k / m }));
+        list.push(...forward, ...perStep, ...backward, add);
+      }
+    }
+    list.push(await accumulate(gpu, { out, x: prog.layers[l].probs }, { mode: "multiply", s: 1 / m }));
+  }
+  return list;
+}
