@@ -54,7 +54,7 @@ export function buildAttributionBackward(
   const train = o.mode === "train";
   const pHidden = train ? enc.options.hiddenDropout : 0;
   const pCls = train ? enc.options.classifierDropout : 0;
-  return await buildBackward(enc, B, T, o, {
+  return buildBackward(enc, B, T, o, {
     dlogits,
     paramGrads: false,
     lowest,
