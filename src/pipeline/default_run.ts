@@ -52,7 +52,7 @@ export async function defaultRun(onEvent: (e: RunEvent) => void): Promise<TrainR
     );
   }
   let model = SHIPPED_MODEL;
-  let lr = 5e-5;
+  let lr = 1e-4;
   if (!(await exists(`${SHIPPED_MODEL}/model.safetensors`))) {
     info(
       "addrop default run: no pretrained model is shipped yet, so a small BERT (2 layers, hidden 128) is trained " +
@@ -70,7 +70,7 @@ export async function defaultRun(onEvent: (e: RunEvent) => void): Promise<TrainR
     outputDir: `runs/default-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-")}`,
     epochs: 3,
     batchSize: 16,
-    maxLength: 128,
+    maxLength: 64,
     learningRate: lr,
     warmupRatio: 0.1,
   }, "the default run");
