@@ -12,15 +12,18 @@ export interface BindingWatch {
   label: string;
   /** Largest binding per bind-group label. */
   byLabel: Map<string, number>;
+  /** Bind groups created per label (one per prepared dispatch). */
+  count: Map<string, number>;
 }
 
 /** Wraps `gpu.device.createBindGroup` to record buffer binding sizes (for the rest of the device's life). */
 export function watchBindings(gpu: Gpu): BindingWatch {
-  const watch: BindingWatch = { max: 0, label: "", byLabel: new Map() };
+  const watch: BindingWatch = { max: 0, label: "", byLabel: new Map(), count: new Map() };
   const device = gpu.device;
   const create = device.createBindGroup.bind(device);
   device.createBindGroup = (desc: GPUBindGroupDescriptor) => {
     const label = desc.label ?? "";
+    watch.count.set(label, (watch.count.get(label) ?? 0) + 1);
     for (const e of desc.entries) {
       const r = e.resource as GPUBufferBinding;
       if (!r || !("buffer" in r) || !r.buffer) continue;
