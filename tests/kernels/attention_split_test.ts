@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import * as gpu from "../../src/kernels/attention.ts";
+import { accumulateSplit } from "../../src/kernels/accumulate.ts";
 import { addropMask } from "../../src/kernels/addrop_mask.ts";
+import { accumulate as refAccumulate } from "../../src/reference/accumulate.ts";
 import { selectRank } from "../../src/kernels/select.ts";
 import { ShapeError } from "../../src/kernels/shapes.ts";
 import * as ref from "../../src/reference/attention.ts";
@@ -201,3 +203,34 @@ gpuTest("AD-DROP select + mask split by rows: bit-identical to unsplit", async (
   assert.deepEqual(split.mask, whole.mask);
   assert.ok(whole.mask.includes(-1e9) && whole.mask.includes(0), "the mask drops some positions, not all");
 });
+
+gpuTest(
+  "accumulateSplit: ranges below a forced limit equal the reference; one dispatch when it fits",
+  async (shared) => {
+    const n = 5 * 3 * 37 * 37; // 20535 floats, 82140 bytes
+    const rng = new Rng(11);
+    const [a, x] = [rng.floats(n), rng.floats(n)];
+    for (const mode of ["set", "add", "multiply"] as const) {
+      const want = a.slice();
+      refAccumulate(want, x, { mode, s: 0.37 });
+      const once = async (g: Gpu) => {
+        const out = await createTensor(g, [n], "f32", { data: a });
+        const xt = await createTensor(g, [n], "f32", { data: x });
+        const ds = await accumulateSplit(g, { out, x: xt }, { mode, s: 0.37 });
+        await runDispatches(g, ds);
+        return { got: await readFloats(g, out), n: ds.length };
+      };
+      const whole = await once(shared);
+      assert.equal(whole.n, 1);
+      const split = await withGpu({ maxBindingBytes: 20480 }, async (small) => {
+        const watch = watchBindings(small);
+        const r = await once(small);
+        assert.ok(watch.max <= 20480, `largest binding ${watch.max}`);
+        return r;
+      });
+      assert.equal(split.n, 5, "82140 bytes in 20480-byte ranges");
+      assert.deepEqual(whole.got, want, `${mode}: unsplit`);
+      assert.deepEqual(split.got, want, `${mode}: split`);
+    }
+  },
+);

@@ -32,7 +32,7 @@ function batch(i: number): EncodedBatch {
   return { B, T, inputIds, attentionMask, tokenTypeIds: new Int32Array(B * T), labels };
 }
 
-async function train(gpu: Gpu) {
+async function train(gpu: Gpu, attribution: "grad" | "ig") {
   const model = await loadModel(gpu, MODEL);
   const enc = await Encoder.create(gpu, model.cfg, model.store, {
     maxBatch: B,
@@ -51,12 +51,12 @@ async function train(gpu: Gpu) {
   });
   const stepper = new TrainStep(enc, programs, optimizer, 1, 5);
   const addrop = await AdDrop.create(enc, programs, {
-    attribution: "grad",
+    attribution,
     p: 0.3,
     q: 0.5,
     layers: [0, 1],
     selection: "high",
-    igSteps: 20,
+    igSteps: 3,
     seed: 5,
   });
   const losses: number[] = [];
@@ -72,20 +72,25 @@ async function train(gpu: Gpu) {
 const rowPasses = (w: BindingWatch) =>
   [...w.count].filter(([k]) => k.startsWith("attention_probs_forward")).reduce((s, [, n]) => s + n, 0);
 
-gpuTest("training step with attention split over examples equals the unsplit step", async (shared) => {
-  const wholeWatch = watchBindings(shared);
-  const whole = await train(shared);
-  const limit = 64 * 1024;
-  assert.ok(B * 4 * T * T * 4 > limit, "probs exceed the forced limit");
-  const split = await withGpu({ maxBindingBytes: limit }, async (small) => {
-    const watch = watchBindings(small);
-    const r = await train(small);
-    assert.ok(watch.max <= small.maxBindingBytes, `'${watch.label}' bound ${watch.max} bytes > ${limit}`);
-    // B = 4 examples of 25600-byte probs: two chunks of two.
-    assert.ok(rowPasses(wholeWatch) > 0);
-    assert.equal(rowPasses(watch), 2 * rowPasses(wholeWatch), "attention forward split in two");
-    return r;
-  });
-  assert.deepEqual(split.losses, whole.losses);
-  for (const [i, p] of whole.params.entries()) assert.deepEqual(split.params[i], p, `parameter ${i}`);
-});
+for (const attribution of ["grad", "ig"] as const) {
+  gpuTest(
+    `training steps (${attribution} attribution) with attention split over examples equal the unsplit steps`,
+    async (shared) => {
+      const wholeWatch = watchBindings(shared);
+      const whole = await train(shared, attribution);
+      const limit = 64 * 1024;
+      assert.ok(B * 4 * T * T * 4 > limit, "probs exceed the forced limit");
+      const split = await withGpu({ maxBindingBytes: limit }, async (small) => {
+        const watch = watchBindings(small);
+        const r = await train(small, attribution);
+        assert.ok(watch.max <= small.maxBindingBytes, `'${watch.label}' bound ${watch.max} bytes > ${limit}`);
+        // B = 4 examples of 25600-byte probs: two chunks of two.
+        assert.ok(rowPasses(wholeWatch) > 0);
+        assert.equal(rowPasses(watch), 2 * rowPasses(wholeWatch), "attention forward split in two");
+        return r;
+      });
+      assert.deepEqual(split.losses, whole.losses);
+      for (const [i, p] of whole.params.entries()) assert.deepEqual(split.params[i], p, `parameter ${i}`);
+    },
+  );
+}
