@@ -213,12 +213,15 @@ export async function attentionForward(
 
 /**
  * Prepares the attention backward: dP' = dout V^T, the row pass (dprobs, dS, P'), dV = P'^T dout,
- * dQ = dS K / sqrt(hs), dK = dS^T Q / sqrt(hs); `dqkv` is written (=).
+ * dQ = dS K / sqrt(hs), dK = dS^T Q / sqrt(hs); `dqkv` is written (=). With `o.dprobsOnly` only the first two
+ * run (AD-DROP's attribution at the lowest layer it reaches needs dprobs and nothing below): `dqkv` is left
+ * untouched.
  */
 export async function attentionBackward(
   gpu: Gpu,
   t: AttentionBackwardTensors,
   d: AttentionDims,
+  o: { dprobsOnly?: boolean } = {},
 ): Promise<Dispatch[]> {
   const k = "attentionBackward";
   check(k, d, { dqkv: t.dqkv, dprobs: t.dprobs, dout: t.dout, qkv: t.qkv, probs: t.probs });
@@ -264,6 +267,10 @@ export async function attentionBackward(
     params,
     grid1d(gpu, rows, WG),
   );
+  if (o.dprobsOnly) {
+    if (!t.dprobs) throw new RangeError(`${k}: dprobsOnly needs a dprobs tensor`);
+    return [dP, rowPass];
+  }
   const scale = 1 / Math.sqrt(hs);
   const dV = await batchedProduct(gpu, {
     M: T,
