@@ -163,16 +163,20 @@ export async function attentionForward(
 
 /**
  * Prepares the attention backward: dP' = dout V^T, the row pass (dprobs, dS, P'), dV = P'^T dout,
- * dQ = dS K / sqrt(hs), dK = dS^T Q / sqrt(hs); `dqkv` is written (=).
+ * dQ = dS K / sqrt(hs), dK = dS^T Q / sqrt(hs); `dqkv` is written (=). With `o.dprobsOnly` only the first two
+ * run (AD-DROP's attribution at the lowest layer it reaches needs dprobs and nothing below): `dqkv` is left
+ * untouched.
  */
 export async function attentionBackward(
   gpu: Gpu,
   t: AttentionBackwardTensors,
   d: AttentionDims,
+  o: { dprobsOnly?: boolean } = {},
 ): Promise<Dispatch[]> {
   const k = "attentionBackward";
   check(k, d, { dqkv: t.dqkv, dprobs: t.dprobs, dout: t.dout, qkv: t.qkv, probs: t.probs });
   check(k, d, { keyMask: t.keyMask, addMask: t.addMask, alpha: t.alpha, rng: t.rng });
+  if (o.dprobsOnly && !t.dprobs) throw new RangeError(`${k}: dprobsOnly needs a dprobs tensor`);
   const { B, T, C, NH } = d;
   const n = B * NH * T * T;
   assertSize(k, "scratch", t.scratch, 2 * n, "2*B*NH*T*T");
@@ -189,6 +193,8 @@ export async function attentionBackward(
   };
   const plan = planExampleChunks(gpu, k, B, parts);
   const list: Dispatch[] = [];
-  for (const c of plan.chunks) list.push(...await backwardChunk(gpu, d, parts, t.rng, plan, c));
+  for (const c of plan.chunks) {
+    list.push(...await backwardChunk(gpu, d, parts, t.rng, plan, c, o.dprobsOnly ?? false));
+  }
   return list;
 }

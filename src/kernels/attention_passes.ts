@@ -131,7 +131,10 @@ export async function forwardChunk(
   return [scores, rowPass, apply];
 }
 
-/** Backward of examples c.b0 .. c.b0 + c.nb - 1: dP' = dout V^T, the row pass, dV, dQ, dK (written, =). */
+/**
+ * Backward of examples c.b0 .. c.b0 + c.nb - 1: dP' = dout V^T, the row pass, then (unless `dprobsOnly`) dV,
+ * dQ, dK (written, =).
+ */
 export async function backwardChunk(
   gpu: Gpu,
   d: AttentionDims,
@@ -139,6 +142,7 @@ export async function backwardChunk(
   rng: Tensor,
   plan: ChunkPlan,
   c: ExampleChunk,
+  dprobsOnly = false,
 ): Promise<Dispatch[]> {
   const { T, C, NH } = d;
   const hs = C / NH;
@@ -189,6 +193,7 @@ export async function backwardChunk(
     params,
     grid1d(gpu, rows, WG),
   );
+  if (dprobsOnly) return [dP, rowPass];
   const scale = 1 / Math.sqrt(hs);
   const product = (a: Strided, b: Strided, part: number, s: number) =>
     batchedProduct(gpu, { M: T, N: hs, K: T, B: c.nb, NH, scale: s, a, b, c: dqkvAt(part) }, d);

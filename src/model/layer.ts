@@ -338,18 +338,23 @@ export async function layerBackward(
     }, { M, K: C, N: C }),
   );
   list.push(
-    ...await attentionBackward(gpu, {
-      dqkv: s.dqkv,
-      dprobs: o.dprobs,
-      dout: s.dC1,
-      qkv: a.qkv,
-      probs: a.probs,
-      keyMask: inp.keyMask,
-      addMask: inp.addMask,
-      alpha: inp.alpha,
-      rng: inp.rng,
-      scratch: s.attnScratch,
-    }, attn),
+    ...await attentionBackward(
+      gpu,
+      {
+        dqkv: s.dqkv,
+        dprobs: o.dprobs,
+        dout: s.dC1,
+        qkv: a.qkv,
+        probs: a.probs,
+        keyMask: inp.keyMask,
+        addMask: inp.addMask,
+        alpha: inp.alpha,
+        rng: inp.rng,
+        scratch: s.attnScratch,
+      },
+      attn,
+      { dprobsOnly: !o.paramGrads && !o.needDx && o.dprobs !== null },
+    ),
   );
   if (o.paramGrads || o.needDx) {
     list.push(

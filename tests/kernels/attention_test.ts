@@ -18,6 +18,8 @@ interface Case extends gpu.AttentionDims {
   add?: boolean;
   alpha?: boolean;
   dprobs?: boolean;
+  /** Backward with `dprobsOnly` (dqkv starts filled with 7 and must stay so). */
+  dprobsOnly?: boolean;
 }
 
 function inputs(c: Case, seed: number) {
@@ -56,7 +58,7 @@ async function run(g: Gpu, c: Case, x: ReturnType<typeof inputs>) {
   const dout = await mk([B, T, C], x.dout);
   const out = await mk([B, T, C]);
   const probs = await mk([B, NH, T, T]);
-  const dqkv = await mk([B, T, 3 * C]);
+  const dqkv = await mk([B, T, 3 * C], c.dprobsOnly ? new Float32Array(B * T * 3 * C).fill(7) : null);
   const dprobs = c.dprobs === false ? null : await mk([B, NH, T, T]);
   const fwdShape = gpu.attentionScratchShape(c, "forward", alpha !== null);
   const fscratch = fwdShape ? await mk(fwdShape) : null;
@@ -65,18 +67,23 @@ async function run(g: Gpu, c: Case, x: ReturnType<typeof inputs>) {
   ts.push(rng);
   const ds = [
     ...await gpu.attentionForward(g, { out, probs, qkv, keyMask, addMask, alpha, rng, scratch: fscratch }, c),
-    ...await gpu.attentionBackward(g, {
-      dqkv,
-      dprobs,
-      dout,
-      qkv,
-      probs,
-      keyMask,
-      addMask,
-      alpha,
-      rng,
-      scratch,
-    }, c),
+    ...await gpu.attentionBackward(
+      g,
+      {
+        dqkv,
+        dprobs,
+        dout,
+        qkv,
+        probs,
+        keyMask,
+        addMask,
+        alpha,
+        rng,
+        scratch,
+      },
+      c,
+      { dprobsOnly: c.dprobsOnly },
+    ),
   ];
   const read = async () => ({
     out: await readFloats(g, out),
@@ -102,7 +109,8 @@ function gpuCase(name: string, c: Case) {
     const hs = c.C / c.NH;
     assertClose(first.probs, e.probs, { atol: 2e-6, rtol: 1e-4, name: "probs" });
     assertClose(first.out, e.out, { atol: 2e-5, rtol: 1e-4, name: "out" });
-    assertClose(first.dqkv, eb.dqkv, { atol: 1e-4 * Math.sqrt(c.T * hs), rtol: 1e-3, name: "dqkv" });
+    if (c.dprobsOnly) assert.ok(first.dqkv.every((v) => v === 7), "dprobsOnly leaves dqkv untouched");
+    else assertClose(first.dqkv, eb.dqkv, { atol: 1e-4 * Math.sqrt(c.T * hs), rtol: 1e-3, name: "dqkv" });
     if (first.dprobs) assertClose(first.dprobs, eb.dprobs, { atol: 1e-5 * hs, rtol: 1e-4, name: "dprobs" });
     for (const k of ["out", "probs", "dqkv", "dprobs"] as const) {
       assert.deepEqual(second[k], first[k], `${k} bit-identical on a second run`);
@@ -113,6 +121,16 @@ function gpuCase(name: string, c: Case) {
 // Odd shape (hs = 5, T = 13: the scalar kernel), with everything on.
 const full = { add: true, alpha: true, pDrop: 0.2, layer: 3 };
 gpuCase("odd", { B: 2, T: 13, C: 15, NH: 3, lens: [13, 9], ...full });
+gpuCase("odd, dprobs only (attribution)", {
+  B: 2,
+  T: 13,
+  C: 15,
+  NH: 3,
+  lens: [13, 9],
+  ...full,
+  dprobsOnly: true,
+});
+gpuCase("aligned, dprobs only", { B: 2, T: 32, C: 16, NH: 2, lens: [32, 20], ...full, dprobsOnly: true });
 gpuCase("odd, no dprobs, no masks", { B: 2, T: 13, C: 15, NH: 3, pDrop: 0, layer: 0, dprobs: false });
 // Workgroup boundaries. Tiles (rows x columns of a product): 8 x 8 blocks 32 x 64 (software) / 64 x 64
 // (hardware); 4 x 4 blocks and the scalar kernel 16 x 32 / 32 x 32. T % 4 = 0 takes the vec4 kernels, other T
