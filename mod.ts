@@ -162,7 +162,7 @@ export {
   addropRandomMask,
   type AddropRandomMaskOptions,
 } from "./src/kernels/addrop_mask.ts";
-export { accumulate, type AccumulateMode } from "./src/kernels/accumulate.ts";
+export { accumulate, type AccumulateMode, accumulateSplit } from "./src/kernels/accumulate.ts";
 export { gatherRowsBackward, gatherRowsForward } from "./src/kernels/gather_rows.ts";
 export { sweep, type SweepOptions, type SweepResult } from "./src/pipeline/sweep.ts";
 export { pretrain, type PretrainOptions, type PretrainResult } from "./src/pipeline/pretrain.ts";
