@@ -46,8 +46,11 @@ export interface AttentionDims {
   scalar?: boolean;
   /** Workgroup shape of the matrix products (default: by adapter; tests run both). */
   tiling?: "software" | "hardware";
-  /** Register block of the vec4 matrix products: 4 x 4 or 8 x 8 (default 8; tests run both). */
-  block?: 4 | 8;
+  /**
+   * Register block of the vec4 matrix products: 4 x 4, 8 x 8 or 32 x 16 (default 32 on software adapters, else
+   * 8; tests run all three).
+   */
+  block?: 4 | 8 | 32;
 }
 
 /** Tensors of {@linkcode attentionForward}. */
