@@ -23,7 +23,7 @@ import { loadModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { flagName, OptionsError, type TrainOptions } from "../cli/train_options.ts";
 import { AdDrop, isAdDropEpoch } from "./addrop.ts";
-import { loadRunData } from "./data.ts";
+import { limitSamples, loadRunData } from "./data.ts";
 import { computeMetrics, predictLogits, sequencePredictions, wordPredictions } from "./evaluate.ts";
 import { Optimizer } from "./optimizer.ts";
 import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./schedule.ts";
@@ -95,7 +95,11 @@ export async function train(
   if (!env.gpu) cleanup.defer(() => gpu.destroy());
   info(`adapter: ${gpu.description.name} (${gpu.description.kind})`);
   const base = await loadConfig(`${o.model}/config.json`);
-  const data = await loadRunData({ ...o, regression: base.head === "regression" }, true);
+  const data = limitSamples(
+    await loadRunData({ ...o, regression: base.head === "regression" }, true),
+    o,
+    info,
+  );
   if (data.skipped) info(`skipped ${data.skipped} bad rows (--skip-bad-rows)`);
   const token = data.kind === "token";
   const regression = data.regression;
@@ -276,6 +280,7 @@ export async function train(
         train_runtime: runtime,
         train_steps: state.step,
         train_samples: trainItems.length,
+        eval_samples: validation.reduce((n, s) => n + s.items.length, 0),
         best_epoch: state.bestEpoch,
         selection_metric: metric.name,
         history: state.history,
