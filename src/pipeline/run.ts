@@ -95,17 +95,16 @@ export async function train(
   if (!env.gpu) cleanup.defer(() => gpu.destroy());
   info(`adapter: ${gpu.description.name} (${gpu.description.kind})`);
   const base = await loadConfig(`${o.model}/config.json`);
-  const data = limitSamples(
-    await loadRunData({ ...o, regression: base.head === "regression" }, true),
-    o,
-    info,
-  );
+  const all = await loadRunData({ ...o, regression: base.head === "regression" }, true);
+  // The labels come from the whole training file, as in run_glue.py, so a --max-train-samples subset that
+  // lacks a class still scores validation examples of it.
+  const data = limitSamples(all, o, info);
   if (data.skipped) info(`skipped ${data.skipped} bad rows (--skip-bad-rows)`);
   const token = data.kind === "token";
   const regression = data.regression;
   const space: LabelSpace = token
-    ? resolveLabelSpace((data.train as TokenExample[]).flatMap((e) => e.labels), labelOptions(base))
-    : resolveLabelSpace((data.train as Example<string | number>[]).map((e) => String(e.label)), {
+    ? resolveLabelSpace((all.train as TokenExample[]).flatMap((e) => e.labels), labelOptions(base))
+    : resolveLabelSpace((all.train as Example<string | number>[]).map((e) => String(e.label)), {
       ...labelOptions(base),
       regression,
     });

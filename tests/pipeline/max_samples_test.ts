@@ -1,7 +1,8 @@
 /**
  * `--max-train-samples` / `--max-eval-samples`: a run on 11 training and 7 validation rows limited to the first
  * 5 and 3 trains 3 steps per epoch (batch 2) and reports 3 evaluated examples; the first N rows in file order
- * are the ones kept; bad values are option errors that name the flag.
+ * are the ones kept; the label set still comes from the whole file; bad values are option errors that name the
+ * flag.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { OptionsError, parseTrainOptions } from "../../src/cli/train_options.ts";
@@ -53,6 +54,16 @@ gpuTest("train(): --max-train-samples and --max-eval-samples limit steps and the
     const allFull = await readJson<{ eval_samples: number }>(`${dir}/full/all_results.json`);
     assertEquals(allFull.eval_samples, 7);
     assert(messages.some((m) => m.includes("--max-eval-samples (validation) 100")), messages.join("\n"));
+
+    // The labels come from the whole file (as in run_glue.py): one training row of class "b" still scores
+    // validation rows of class "a", and the head has both classes.
+    const one = await train(
+      parseTrainOptions({ ...base, outputDir: `${dir}/one`, maxTrainSamples: 1, epochs: 1 }),
+      () => {},
+      { gpu },
+    );
+    assertEquals(one.steps, 1);
+    assertEquals((await readJson(`${dir}/one/config.json`)).id2label, { "0": "a", "1": "b" });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
