@@ -121,9 +121,7 @@ export async function runExperiments(
       if (!fresh) info(`${tag}: finished before, skipped`);
       else {
         info(tag);
-        const model = p.config === "scratch"
-          ? await scratchCopy(r.model, `${r.output}/scratch-models/${p.task}-seed${p.seed}`, p.seed)
-          : r.model;
+        const model = p.config === "scratch" ? await scratchCopy(r.model, scratchDir(r, p), p.seed) : r.model;
         await Deno.remove(p.dir, { recursive: true }).catch(() => {}); // a crashed run's leftovers
         await train({ ...p.options, ...files[p.task], model }, onEvent, { gpu });
         trained++;
@@ -151,6 +149,7 @@ export async function runExperiments(
       if (!r.keepCheckpoints) {
         await Deno.remove(`${p.dir}/model.safetensors`).catch(() => {});
         await Deno.remove(`${p.dir}/last`, { recursive: true }).catch(() => {});
+        await Deno.remove(scratchDir(r, p), { recursive: true }).catch(() => {});
       }
       const metric = String(all.selection_metric);
       const value = all[`eval_${metric}`];
@@ -175,6 +174,10 @@ export async function runExperiments(
   info(`${trained} runs trained, ${plan.length - trained} skipped; report: ${r.doc}`);
   return { plan, results, trained, skipped: plan.length - trained };
 }
+
+/** Where the scratch baseline of a run's task and seed is written. */
+const scratchDir = (r: ResolvedOptions, p: PlannedRun) =>
+  `${r.output}/scratch-models/${p.task}-seed${p.seed}`;
 
 /** Each task's training and validation files: hash-ordered copies under `<output>/data/` where asked for. */
 async function dataFiles(r: ResolvedOptions): Promise<Record<string, { train: string; validation: string }>> {

@@ -232,10 +232,11 @@ export function resultsMarkdown(r: ExperimentResults, svgName: string): string {
     const line = comparison(r.cells.filter((x) => x.column === c.title));
     if (line) lines.push(`- ${line}`);
   }
+  const adConfigs = r.configs.filter((c) => c !== "plain" && c !== "scratch").length;
   lines.push(
     "",
-    "The best of eight AD-DROP configurations is picked on the same numbers it is compared with, which favours " +
-      "AD-DROP; differences within about two standard deviations are not evidence either way.",
+    `The best of ${adConfigs} AD-DROP configuration(s) is picked on the same numbers it is compared with, ` +
+      "which favours AD-DROP; differences within about two standard deviations are not evidence either way.",
     "",
     `![results](${svgName})`,
   );

@@ -83,7 +83,6 @@ export function experimentSvg(r: ExperimentResults): string {
     out.push(
       `<text x="${x0 + PANEL_W / 2}" y="${TOP - 12}" text-anchor="middle" font-weight="bold">` +
         `${esc(col.title)}</text>`,
-      `<rect x="${x0}" y="${TOP}" width="${PANEL_W}" height="${plotH}" fill="none" stroke="#bbb"/>`,
     );
     configs.forEach((_, i) => {
       if (i % 2 === 1) {
@@ -92,6 +91,7 @@ export function experimentSvg(r: ExperimentResults): string {
         );
       }
     });
+    out.push(`<rect x="${x0}" y="${TOP}" width="${PANEL_W}" height="${plotH}" fill="none" stroke="#bbb"/>`);
     for (const t of ticks(lo, hi)) {
       const x = f(sxPct(t));
       out.push(

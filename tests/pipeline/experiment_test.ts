@@ -10,6 +10,7 @@ import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:ass
 import { parseResultsArgs } from "../../src/cli/results_options.ts";
 import { OptionsError } from "../../src/cli/train_options.ts";
 import { runExperiments } from "../../src/pipeline/experiment.ts";
+import { scratchCopy } from "../../src/pipeline/experiment_data.ts";
 import {
   experimentCommand,
   type ExperimentTask,
@@ -127,7 +128,8 @@ gpuTest(
       }
 
       // The scratch baseline: the model's architecture and tokenizer, other weights.
-      const scratch = `${output}/scratch-models/seq-seed1`;
+      await rejects(Deno.stat(`${output}/scratch-models/seq-seed1`)); // deleted with the run's checkpoints
+      const scratch = await scratchCopy(model, `${dir}/scratch`, 1);
       assertEquals(await readJson(`${scratch}/config.json`), await readJson(`${model}/config.json`));
       assertEquals(
         await Deno.readTextFile(`${scratch}/vocab.txt`),
@@ -196,7 +198,7 @@ Deno.test("experiment options: bad values are errors naming the flag; plan order
     "7 spam ig_L0",
     "7 brown_genre plain",
   ]);
-  assertEquals([plan[0].options.epochs, plan[2].options.epochs, plan[1].options.crossTuning], [5, 3, false]);
+  assertEquals([plan[0].options.epochs, plan[2].options.epochs, plan[1].options.crossTuning], [5, 2, false]);
   assertEquals([plan[1].options.attribution, plan[1].options.layers, plan[1].options.igSteps], [
     "ig",
     [0],
