@@ -40,6 +40,7 @@ const VALUE_FLAGS = new Set([
   "model",
   "output",
   "doc",
+  "skip",
   ...BUDGET_KEYS,
 ]);
 const SWITCHES = new Set(["dryRun", "onlyMissing", "keepCheckpoints"]);
@@ -48,7 +49,8 @@ const SWITCHES = new Set(["dryRun", "onlyMissing", "keepCheckpoints"]);
  * Parses `deno task results` arguments: `--tasks a,b`, `--configs plain,grad_L0_ct`, `--seeds 1,2,3`, the budget
  * flags `--max-train-samples --max-eval-samples --epochs --batch-size --max-length --learning-rate` (each `N`
  * for every task or `spam=N,brown_pos=M`), `--ig-steps N`, `--model DIR`, `--output DIR`, `--doc FILE`,
- * `--keep-checkpoints`, `--dry-run`, `--only-missing` (the default: finished runs are always skipped).
+ * `--skip task:config,...` (cells not run; `*` and `prefix*` patterns), `--keep-checkpoints`, `--dry-run`,
+ * `--only-missing` (the default: finished runs are always skipped).
  * Configuration and task names are checked by `runExperiments`.
  */
 export function parseResultsArgs(args: readonly string[]): ExperimentOptions {
@@ -88,6 +90,7 @@ export function parseResultsArgs(args: readonly string[]): ExperimentOptions {
     else if (key === "model") o.model = value;
     else if (key === "output") o.output = value;
     else if (key === "doc") o.doc = value;
+    else if (key === "skip") o.skip = list(name, value);
     else {
       const k = key as keyof BudgetOverrides;
       if (value.includes("=")) {

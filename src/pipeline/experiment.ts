@@ -206,6 +206,7 @@ function assemble(r: ResolvedOptions, runs: ExperimentRun[], planned: number): E
   return {
     generated: new Date().toISOString(),
     command: experimentCommand(r),
+    skip: r.skip,
     model: r.model,
     seeds: r.seeds,
     configs: r.configs,

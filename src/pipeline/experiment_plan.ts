@@ -143,6 +143,11 @@ export interface ExperimentOptions {
   doc?: string;
   /** Keep each run's checkpoints (`model.safetensors`, `last/`); by default they are deleted once scored. */
   keepCheckpoints?: boolean;
+  /**
+   * Cells not to run, as `task:config` patterns where either side may be `*` or end in `*` (e.g.
+   * `brown_pos:ig_*`): for grids too big for the machine. Their table cells read "not run".
+   */
+  skip?: string[];
   /** Only list the planned runs. */
   dryRun?: boolean;
   /** The task definitions (default {@link DEFAULT_TASKS}); tests pass their own. */
@@ -162,6 +167,8 @@ export interface ResolvedOptions {
   output: string;
   doc: string;
   keepCheckpoints: boolean;
+  /** `task:config` patterns of cells not run. */
+  skip: string[];
   taskTable: Readonly<Record<string, ExperimentTask>>;
   /** Each task's budget after the overrides. */
   budgets: Record<string, Budget>;
@@ -235,6 +242,15 @@ export function resolveOptions(o: ExperimentOptions): ResolvedOptions {
       }
     }
   }
+  const skip = o.skip ?? [];
+  for (const pattern of skip) {
+    const [t, c, ...rest] = pattern.split(":");
+    if (c === undefined || rest.length || !t || !c) {
+      problems.push(`--skip: '${pattern}' is not task:config (either side may be * or end in *)`);
+    } else if (!tasks.some((x) => globMatch(t, x)) || !configs.some((x) => globMatch(c, x))) {
+      problems.push(`--skip: '${pattern}' matches no task and configuration of this experiment`);
+    }
+  }
   if (problems.length) throw new OptionsError("results options", problems);
   const budgets: Record<string, Budget> = {};
   for (const t of tasks) {
@@ -256,6 +272,7 @@ export function resolveOptions(o: ExperimentOptions): ResolvedOptions {
     output: o.output ?? "runs/results",
     doc: o.doc ?? "docs/results.md",
     keepCheckpoints: o.keepCheckpoints ?? false,
+    skip,
     taskTable,
     budgets,
   };
@@ -271,6 +288,7 @@ export function planRuns(r: ResolvedOptions): PlannedRun[] {
     for (const task of r.tasks) {
       const t = r.taskTable[task];
       for (const config of r.configs) {
+        if (isSkipped(r, task, config)) continue;
         const dir = `${r.output}/runs/${task}/${config}/seed${seed}`;
         const options = parseTrainOptions({
           model: r.model,
@@ -287,6 +305,19 @@ export function planRuns(r: ResolvedOptions): PlannedRun[] {
     }
   }
   return runs;
+}
+
+/** `*`, `prefix*` or an exact name. */
+function globMatch(pattern: string, name: string): boolean {
+  return pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+}
+
+/** Whether `--skip` leaves out the cell (task, config). */
+export function isSkipped(r: Pick<ResolvedOptions, "skip">, task: string, config: string): boolean {
+  return r.skip.some((pattern) => {
+    const [t, c] = pattern.split(":");
+    return globMatch(t, task) && globMatch(c, config);
+  });
 }
 
 /** `maxTrainSamples` -> `--max-train-samples`. */
@@ -308,6 +339,7 @@ export function experimentCommand(r: ResolvedOptions): string {
     parts.push(`${flag(key)} ${value}`);
   }
   parts.push(`--ig-steps ${r.igSteps}`, `--model ${r.model}`, `--output ${r.output}`, `--doc ${r.doc}`);
+  if (r.skip.length) parts.push(`--skip ${r.skip.join(",")}`);
   if (r.keepCheckpoints) parts.push("--keep-checkpoints");
   return ["deno task results", ...parts].join(" \\\n  ");
 }

@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { type Budget, budgetText, type ConfigName, type ExperimentTask } from "./experiment_plan.ts";
+import {
+  type Budget,
+  budgetText,
+  type ConfigName,
+  type ExperimentTask,
+  isSkipped,
+} from "./experiment_plan.ts";
 
 /** One finished run. */
 export interface ExperimentRun {
@@ -66,6 +72,8 @@ export interface ExperimentResults {
   /** When this file was written (ISO 8601). */
   generated: string;
   command: string;
+  /** `--skip` patterns: cells deliberately not run. */
+  skip?: string[];
   model: string;
   seeds: number[];
   configs: ConfigName[];
@@ -206,7 +214,9 @@ export function resultsMarkdown(r: ExperimentResults, svgName: string): string {
     }. ${r.runs.length} ` +
     `runs, ${duration(r.totalWallSeconds)} of wall time in all.${finished}`,
     "",
-    "Reproduce (finished runs in the output folder are skipped; delete it to start over):",
+    `Reproduce (finished runs in the output folder are skipped; delete it to start over)${
+      r.skip?.length ? '; cells marked "not run" were left out with `--skip` (drop it to run them)' : ""
+    }:`,
     "",
     "```sh",
     r.command,
@@ -222,7 +232,9 @@ export function resultsMarkdown(r: ExperimentResults, svgName: string): string {
   for (const config of r.configs) {
     const row = r.columns.map((c) => {
       const cell = r.cells.find((x) => x.column === c.title && x.config === config)!;
-      const text = cellText(cell, seeds);
+      const text = cell.mean === null && isSkipped({ skip: r.skip ?? [] }, c.task, config)
+        ? "not run"
+        : cellText(cell, seeds);
       return cell.mean !== null && cell.mean === best.get(c.title) ? `**${text}**` : text;
     });
     lines.push(`| \`${config}\` | ${row.join(" | ")} |`);

@@ -185,6 +185,8 @@ Deno.test("experiment options: bad values are errors naming the flag; plan order
     [{ tasks: ["spam", "mnli"] }, "unknown task 'mnli'"],
     [{ budget: { epochs: { nope: 2 } } }, "'nope' is not one of the tasks"],
     [{ budget: { epochs: 0 } }, "--epochs"],
+    [{ skip: ["spam"] }, "'spam' is not task:config"],
+    [{ skip: ["mnli:*"] }, "'mnli:*' matches no task and configuration"],
   ];
   for (const [o, message] of bad) {
     const e = await runExperiments({ ...o, dryRun: true }).then(() => null, (e) => e);
@@ -204,6 +206,11 @@ Deno.test("experiment options: bad values are errors naming the flag; plan order
     [0],
     20,
   ]);
+  // --skip: patterns leave cells out of the plan.
+  const skipped = planRuns(resolveOptions({ seeds: [1], skip: ["brown_*:ig_*", "*:grad_all"] }));
+  assertEquals(skipped.length, (10 - 1) + 2 * (10 - 4 - 1));
+  assert(!skipped.some((p) => p.config === "grad_all" || (p.task !== "spam" && p.config.startsWith("ig_"))));
+  assert(skipped.some((p) => p.task === "spam" && p.config === "ig_all_ct"));
   const messages: string[] = [];
   const dry = await runExperiments(
     { tasks: ["spam"], configs: ["grad_all_ct"], seeds: [1], output: "/nonexistent/x", dryRun: true },
@@ -228,8 +235,11 @@ Deno.test("parseResultsArgs: the reproduce command parses back to the same optio
     "3e-4",
     "--ig-steps",
     "8",
+    "--skip",
+    "brown_pos:ig_*",
     "--dry-run",
   ]);
+  assertEquals(o.skip, ["brown_pos:ig_*"]);
   assertEquals(o.budget, { epochs: { spam: 4, brown_pos: 2 }, learningRate: 3e-4 });
   const command = experimentCommand(resolveOptions(o));
   const args = command.replace(/\\\n/g, " ").split(/\s+/).slice(3);
