@@ -20,7 +20,7 @@ const HELP = `usage: deno task results [flags]
   --max-eval-samples N       (defaults per task: src/pipeline/experiment_plan.ts, DEFAULT_TASKS)
   --epochs N  --batch-size N  --max-length N  --learning-rate X
   --ig-steps N             integrated-gradients steps (default 20)
-  --model DIR              pretrained model (default models/addrop-mini)
+  --model DIR              pretrained model (default models/addrop-tiny)
   --output DIR             results folder (default runs/results); runs in DIR/runs/<task>/<config>/seed<seed>/
   --doc FILE               the Markdown report (default docs/results.md); results.svg goes next to it
   --keep-checkpoints       keep each run's model.safetensors and last/ (default: deleted once scored)

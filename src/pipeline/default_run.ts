@@ -13,7 +13,7 @@ import { createScratchModel } from "../model/scratch.ts";
 import { type RunEvent, train, type TrainResult } from "./run.ts";
 
 /** The shipped pretrained model (issue 7); used when present. */
-export const SHIPPED_MODEL = "models/addrop-mini";
+export const SHIPPED_MODEL = "models/addrop-tiny";
 const DATA = "data/spam";
 
 async function exists(path: string): Promise<boolean> {
@@ -52,7 +52,7 @@ export async function defaultRun(onEvent: (e: RunEvent) => void): Promise<TrainR
     );
   }
   let model = SHIPPED_MODEL;
-  let lr = 1e-4;
+  let lr = 5e-4;
   if (!(await exists(`${SHIPPED_MODEL}/model.safetensors`))) {
     info(
       "addrop default run: no pretrained model is shipped yet, so a small BERT (2 layers, hidden 128) is trained " +

@@ -83,12 +83,12 @@ export const DEFAULT_TASKS: Readonly<Record<string, ExperimentTask>> = {
     description: "accuracy",
     tests: [{ name: "hard_ham", title: "spam (hard ham)", file: "data/spam/hard_ham_test.jsonl" }],
     budget: {
-      maxTrainSamples: 300,
+      maxTrainSamples: 320,
       maxEvalSamples: 200,
       epochs: 2,
       batchSize: 16,
       maxLength: 64,
-      learningRate: 1e-4,
+      learningRate: 1e-3,
     },
   },
   brown_genre: {
@@ -98,12 +98,12 @@ export const DEFAULT_TASKS: Readonly<Record<string, ExperimentTask>> = {
     description: "accuracy over 15 genres",
     hashOrder: true,
     budget: {
-      maxTrainSamples: 600,
-      maxEvalSamples: 300,
+      maxTrainSamples: 320,
+      maxEvalSamples: 200,
       epochs: 2,
       batchSize: 16,
       maxLength: 64,
-      learningRate: 2e-4,
+      learningRate: 1e-3,
     },
   },
   brown_pos: {
@@ -113,12 +113,12 @@ export const DEFAULT_TASKS: Readonly<Record<string, ExperimentTask>> = {
     description: "token accuracy over 12 universal tags, scored on each word's first sub-token",
     hashOrder: true,
     budget: {
-      maxTrainSamples: 300,
+      maxTrainSamples: 320,
       maxEvalSamples: 200,
       epochs: 2,
       batchSize: 16,
       maxLength: 64,
-      learningRate: 2e-4,
+      learningRate: 1e-3,
     },
   },
 };
@@ -135,7 +135,7 @@ export interface ExperimentOptions {
   budget?: BudgetOverrides;
   /** Integration steps of integrated gradients (default 20). */
   igSteps?: number;
-  /** The pretrained model (default models/addrop-mini). */
+  /** The pretrained model (default models/addrop-tiny). */
   model?: string;
   /** Results folder (default runs/results); each run in `<output>/runs/<task>/<config>/seed<seed>/`. */
   output?: string;
@@ -268,7 +268,7 @@ export function resolveOptions(o: ExperimentOptions): ResolvedOptions {
     seeds,
     budget,
     igSteps,
-    model: o.model ?? "models/addrop-mini",
+    model: o.model ?? "models/addrop-tiny",
     output: o.output ?? "runs/results",
     doc: o.doc ?? "docs/results.md",
     keepCheckpoints: o.keepCheckpoints ?? false,
