@@ -42,9 +42,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     s += exp(x - m);
   }
   let scale = 1.0 / max(loss[0], 1.0);
+  let k = scale / s;  // one multiply per class instead of a divide
   for (var v = 0u; v < V; v++) {
-    let sm = exp(logits[o + v] - m) / s;
-    dlogits[o + v] = (sm - select(0.0, 1.0, v == u32(t))) * scale;
+    dlogits[o + v] = exp(logits[o + v] - m) * k - select(0.0, scale, v == u32(t));
   }
   losses[row] = log(s) + m - logits[o + u32(t)];
 }

@@ -50,11 +50,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     s += dot(exp(x - m), one);
   }
   let scale = 1.0 / max(loss[0], 1.0);
+  let k = scale / s;  // one multiply per class instead of a divide
   let tv = vec4<u32>(u32(t));
   for (var c = 0u; c < V4; c++) {
-    let sm = exp(logits[o + c] - m) / s;
     let hot = select(vec4<f32>(0.0), one, vec4<u32>(4u * c) + vec4<u32>(0u, 1u, 2u, 3u) == tv);
-    dlogits[o + c] = (sm - hot) * scale;
+    dlogits[o + c] = exp(logits[o + c] - m) * k - hot * scale;
   }
   losses[row] = log(s) + m - logits[o + u32(t) / 4u][u32(t) % 4u];
 }
