@@ -30,7 +30,8 @@ const SHAPES: [number, number][] = [
   ],
 ];
 
-// Both layouts where C allows the `invocation` one (C % 4 = 0); its WG = 8 rows: rows = 7, 8, 9 too.
+// Both layouts where C allows the `invocation` one (C % 4 = 0); its WG = 8 invocations of one row block
+// (backward) or of four rows (forward: workgroups of 32 rows, rows = 63, 64, 65; tails of 1, 2, 3 rows above).
 const CASES: [number, number, gpu.LayernormLayout, boolean][] = [];
 for (const [rows, C] of [...SHAPES, [7, 64], [8, 64], [9, 64]] as [number, number][]) {
   for (const layout of ["workgroup", "invocation"] as const) {
