@@ -162,8 +162,18 @@ export {
   addropRandomMask,
   type AddropRandomMaskOptions,
 } from "./src/kernels/addrop_mask.ts";
-export { accumulate, type AccumulateMode } from "./src/kernels/accumulate.ts";
+export { accumulate, type AccumulateMode, accumulateSplit } from "./src/kernels/accumulate.ts";
 export { gatherRowsBackward, gatherRowsForward } from "./src/kernels/gather_rows.ts";
 export { sweep, type SweepOptions, type SweepResult } from "./src/pipeline/sweep.ts";
+export { type ExperimentOutcome, runExperiments } from "./src/pipeline/experiment.ts";
+export {
+  type Budget,
+  type ConfigName,
+  CONFIGS,
+  DEFAULT_TASKS,
+  type ExperimentOptions,
+  type ExperimentTask,
+} from "./src/pipeline/experiment_plan.ts";
+export type { ExperimentCell, ExperimentResults, ExperimentRun } from "./src/pipeline/experiment_report.ts";
 export { pretrain, type PretrainOptions, type PretrainResult } from "./src/pipeline/pretrain.ts";
 export { maskTokens } from "./src/pipeline/mlm_mask.ts";

@@ -45,7 +45,9 @@ async function attentionCase(gpu: Gpu, name: string, d: AttentionDims): Promise<
     "GFLOP/s",
     flops / 1e9,
     t,
-    `fwd+bwd, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${d.scalar ? ", scalar" : ""}`,
+    `fwd+bwd, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${
+      d.scalar ? ", scalar" : d.block ? `, ${d.block === 32 ? "32 x 16" : "8 x 8"} block` : ""
+    }`,
   );
 }
 
@@ -56,6 +58,7 @@ export const benchmarks: BenchCase[] = [
       const d = { B: 8, T: 128, C: 768, NH: 12, pDrop: 0.1, layer: 0 };
       return [
         await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64", d),
+        await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64_block8", { ...d, block: 8 }),
         await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64_scalar", { ...d, scalar: true }),
       ];
     },

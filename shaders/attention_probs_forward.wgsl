@@ -5,6 +5,9 @@
 //   dropped = alpha[b] * A * keep / (1 - p_drop), keep = rand_uniform(seed, stream_id(step, layer, 1, slot), e)
 //   >= p_drop with e the flat (b, h, i, j) index (the generator of src/reference/random.ts).
 // One invocation owns one row (two passes: online max and sum, then write). Outputs are written (=).
+// A dispatch covers rows row0 .. row0 + rows - 1 (examples from b0 on; several when the tensors exceed the
+// binding limit, see src/kernels/attention_chunks.ts): each binding holds those examples from element `*_off`
+// on, while e, b and the random draws use global indices.
 // Reference: src/reference/attention.ts attentionProbs, dropoutKeep, scaleProbs.
 
 override WG: u32 = 64;
@@ -14,14 +17,16 @@ const F32_LOWEST: f32 = -3.4028234663852886e38;
 struct Params {
   rows: u32, T: u32, NH: u32, has_add: u32,
   has_alpha: u32, write_dropped: u32, p_drop: f32, inv_keep: f32,
-  layer: u32, slot: u32,
+  layer: u32, slot: u32, row0: u32, b0: u32,
+  probs_off: u32, drop_off: u32, add_off: u32, key_off: u32,
+  alpha_off: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> probs: array<f32>;    // (B, NH, T, T): S in, A out
-@group(0) @binding(1) var<storage, read_write> dropped: array<f32>;  // (B, NH, T, T) or a dummy
-@group(0) @binding(2) var<storage, read> key_mask: array<f32>;       // (B, T)
-@group(0) @binding(3) var<storage, read> add_mask: array<f32>;       // (B, NH, T, T) or a dummy
-@group(0) @binding(4) var<storage, read> alpha: array<f32>;          // (B) or a dummy
+@group(0) @binding(0) var<storage, read_write> probs: array<f32>;    // (nb, NH, T, T): S in, A out
+@group(0) @binding(1) var<storage, read_write> dropped: array<f32>;  // (nb, NH, T, T) or a dummy
+@group(0) @binding(2) var<storage, read> key_mask: array<f32>;       // (nb, T)
+@group(0) @binding(3) var<storage, read> add_mask: array<f32>;       // (nb, NH, T, T) or a dummy
+@group(0) @binding(4) var<storage, read> alpha: array<f32>;          // (nb) or a dummy
 @group(0) @binding(5) var<storage, read> rng: array<u32>;            // [seed, step]
 @group(0) @binding(6) var<uniform> p: Params;
 
@@ -39,45 +44,47 @@ fn stream_id(step: u32, layer: u32, purpose: u32, slot: u32) -> u32 {
   return pcg_hash(pcg_hash(step) ^ ((layer + 1u) * 0x9e3779b1u) ^ (purpose << 24u) ^ slot);
 }
 
-fn total_mask(b: u32, e: u32, j: u32) -> f32 {
-  var m = key_mask[b * p.T + j];
-  if (p.has_add != 0u) { m += add_mask[e]; }
+// The additive mask of key j in the row whose first element is `le0` (local index).
+fn total_mask(b: u32, le0: u32, j: u32) -> f32 {
+  var m = key_mask[p.key_off + (b - p.b0) * p.T + j];
+  if (p.has_add != 0u) { m += add_mask[p.add_off + le0 + j]; }
   return m;
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * WG;
-  if (row >= p.rows) { return; }
+  let lrow = gid.x + gid.y * nwg.x * WG;
+  if (lrow >= p.rows) { return; }
+  let row = p.row0 + lrow;
   let b = row / (p.NH * p.T);
-  let base = row * p.T;
+  let base = row * p.T;   // global element index of the row (the random draws)
+  let le0 = lrow * p.T;   // local element index of the row
+  let pb = p.probs_off + le0;
   // Pass 1: online max and sum; each masked key's score becomes the marker F32_LOWEST.
   var mx = F32_LOWEST;
   var sum = 0.0;
   for (var j = 0u; j < p.T; j++) {
-    let e = base + j;
-    let m = total_mask(b, e, j);
+    let m = total_mask(b, le0, j);
     let ok = m > MASKED;
-    let v = probs[e] + m;
+    let v = probs[pb + j] + m;
     let nmx = select(mx, max(mx, v), ok);
     sum = sum * exp(mx - nmx) + select(0.0, exp(v - nmx), ok);
     mx = nmx;
-    probs[e] = select(F32_LOWEST, v, ok);
+    probs[pb + j] = select(F32_LOWEST, v, ok);
   }
   // Pass 2: normalize (masked keys and all-masked rows give 0) and apply alpha and dropout.
   let inv = select(0.0, 1.0 / sum, sum > 0.0);
   var scale = p.inv_keep;
-  if (p.has_alpha != 0u) { scale *= alpha[b]; }
+  if (p.has_alpha != 0u) { scale *= alpha[p.alpha_off + b - p.b0]; }
   let stream = stream_id(rng[1], p.layer, 1u, p.slot);
   let seed = rng[0];
   for (var j = 0u; j < p.T; j++) {
-    let e = base + j;
-    let v = probs[e];
+    let v = probs[pb + j];
     let a = select(0.0, exp(v - mx) * inv, v > MASKED);
-    probs[e] = a;
+    probs[pb + j] = a;
     if (p.write_dropped != 0u) {
-      let keep = rand_uniform(seed, stream, e) >= p.p_drop;
-      dropped[e] = select(0.0, a * scale, keep);
+      let keep = rand_uniform(seed, stream, base + j) >= p.p_drop;
+      dropped[p.drop_off + le0 + j] = select(0.0, a * scale, keep);
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * `deno task pretrain --corpus FILE --vocab DIR --output DIR [--hidden N] [--layers N] [--heads N]
  * [--intermediate N] [--max-length N] [--batch-size N] [--steps N] [--learning-rate X] [--warmup-ratio X]
- * [--seed N] [--save-every N] [--log-every N] [--resume]`: masked-language-model pretraining of a BERT from
+ * [--seed N] [--save-every N] [--log-every N] [--stop-at N] [--init-from DIR] [--resume]`: masked-language-model pretraining of a BERT from
  * scratch (see src/pipeline/pretrain.ts). Prints one line per log record.
  *
  * @module
@@ -36,7 +36,15 @@ function number(flag: string, value: string | undefined, fallback: number, integ
 }
 
 await runCli(async () => {
-  const names = [...Object.keys(INTS), ...Object.keys(FLOATS), "corpus", "vocab", "output"];
+  const names = [
+    ...Object.keys(INTS),
+    ...Object.keys(FLOATS),
+    "corpus",
+    "vocab",
+    "output",
+    "stop-at",
+    "init-from",
+  ];
   const { values } = parseArgs({
     args: Deno.args,
     options: {
@@ -67,6 +75,8 @@ await runCli(async () => {
     saveEvery: int("save-every"),
     logEvery: int("log-every"),
     resume: values.resume as boolean,
+    stopAt: v["stop-at"] === undefined ? undefined : number("stop-at", v["stop-at"], 0, true),
+    initFrom: v["init-from"],
   };
   const result = await pretrain(o, (e) => {
     if (e.type === "info") console.log(e.message);

@@ -25,6 +25,8 @@ const program = new Command("train")
     "rename predicted labels before scoring, e.g. neutral=non-entailment,contradiction=non-entailment",
   )
   .option("--skip-bad-rows", "skip malformed rows (counted) instead of failing")
+  .option("--max-train-samples <n>", "use only the first N training examples (file order, before shuffling)")
+  .option("--max-eval-samples <n>", "evaluate on only the first N examples of each validation split")
   .option("--output-dir <dir>", "where the checkpoint, logs and results go (default runs/<time>)")
   .option("--seed <n>").option("--epochs <n>").option(
     "--max-steps <n>",

@@ -36,6 +36,15 @@ export const trainOptionsSchema = z.strictObject({
   labelColumn: z.string().default("label"),
   labelMap: z.string().optional(),
   skipBadRows: bool.default(false),
+  /**
+   * Use only the first N training examples, in file order, before shuffling (Hugging Face run_glue.py's
+   * `--max_train_samples`); N larger than the file uses every example. For quick runs and fixed budgets.
+   */
+  maxTrainSamples: int.pipe(z.number().min(1, "must be an integer >= 1 (leave it out to use every example)"))
+    .optional(),
+  /** Evaluate on only the first N examples of each validation split, in file order (`--max_eval_samples`). */
+  maxEvalSamples: int.pipe(z.number().min(1, "must be an integer >= 1 (leave it out to use every example)"))
+    .optional(),
   outputDir: z.string().optional(),
   seed: int.pipe(z.number().min(0).max(2 ** 32 - 1)).default(42),
   epochs: num.pipe(z.number().positive("must be > 0")).default(3),

@@ -12,7 +12,7 @@ import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import type { AccumulateMode } from "../reference/accumulate.ts";
-import { assertSameSize } from "./shapes.ts";
+import { assertSameSize, ShapeError } from "./shapes.ts";
 
 export type { AccumulateMode };
 
@@ -55,4 +55,37 @@ export async function accumulate(
     new ParamPack().u32(n).f32(s).bytes(),
     grid1d(gpu, n, WG),
   );
+}
+
+/**
+ * {@linkcode accumulate} over tensors of any size: one dispatch when they fit `gpu.maxBindingBytes` (exactly
+ * `accumulate`), else one per range of elements bound on its own (integrated gradients' (B, NH, T, T) sums).
+ * Both tensors must then start at an offset aligned to `minStorageBufferOffsetAlignment`.
+ */
+export async function accumulateSplit(
+  gpu: Gpu,
+  t: { out: Tensor; x: Tensor },
+  o: { mode: AccumulateMode; s?: number },
+): Promise<Dispatch[]> {
+  assertSameSize("accumulateSplit", t);
+  const max = gpu.maxBindingBytes;
+  if (t.out.byteSize <= max && t.x.byteSize <= max) return [await accumulate(gpu, t, o)];
+  const align = gpu.device.limits.minStorageBufferOffsetAlignment;
+  for (const [name, v] of Object.entries(t)) {
+    if (v.byteOffset % align !== 0) {
+      throw new ShapeError(
+        `accumulateSplit: '${name}' (${v.byteSize} bytes, above the binding limit of ${max}) starts at byte ` +
+          `${v.byteOffset}, not a multiple of the storage offset alignment ${align}`,
+      );
+    }
+  }
+  const cap = Math.floor(max / align) * align / 4;
+  const n = t.out.size;
+  const list: Dispatch[] = [];
+  for (let first = 0; first < n; first += cap) {
+    const count = Math.min(cap, n - first);
+    const view = (v: Tensor) => v.view([count], first, `${v.label} [${first}, ${first + count})`);
+    list.push(await accumulate(gpu, { out: view(t.out), x: view(t.x) }, o));
+  }
+  return list;
 }

@@ -17,16 +17,17 @@
  * dLoss/d(alpha * A), the gradient with respect to the scaled, pre-dropout probabilities (the quantity
  * integrated gradients integrates; dLoss/dA when alpha is null), i.e. dprobs = (dout V^T) * keep / (1 - pDrop).
  *
+ * Tensors larger than `gpu.maxBindingBytes` are bound in chunks of whole examples, each chunk with its own
+ * dispatches (see `attention_chunks.ts`); results and dropout draws are bit-identical to the unsplit run, and
+ * when everything fits there is one chunk binding the tensors whole. One example larger than the limit throws.
+ *
  * @module
  */
-import forwardWgsl from "../../shaders/attention_probs_forward.wgsl" with { type: "text" };
-import backwardWgsl from "../../shaders/attention_probs_backward.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { type Dispatch, grid1d, prepareDispatch } from "../gpu/encoder.ts";
-import { ParamPack } from "../gpu/params.ts";
-import type { KernelSource } from "../gpu/pipeline.ts";
-import { createTensor, type Tensor } from "../gpu/tensor.ts";
-import { batchedProduct, qkvPart, square, type Strided } from "./attention_matmul.ts";
+import type { Dispatch } from "../gpu/encoder.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { planExampleChunks } from "./attention_chunks.ts";
+import { backwardChunk, type BackwardParts, forwardChunk, type ForwardParts } from "./attention_passes.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
 
 /** Dimensions and options of {@linkcode attentionForward} / {@linkcode attentionBackward}. */
@@ -45,8 +46,11 @@ export interface AttentionDims {
   scalar?: boolean;
   /** Workgroup shape of the matrix products (default: by adapter; tests run both). */
   tiling?: "software" | "hardware";
-  /** Register block of the vec4 matrix products: 4 x 4 or 8 x 8 (default 8; tests run both). */
-  block?: 4 | 8;
+  /**
+   * Register block of the vec4 matrix products: 4 x 4, 8 x 8 or 32 x 16 (default 32 on software adapters, else
+   * 8; tests run all three).
+   */
+  block?: 4 | 8 | 32;
 }
 
 /** Tensors of {@linkcode attentionForward}. */
@@ -80,18 +84,6 @@ export interface AttentionBackwardTensors {
   scratch: Tensor;
 }
 
-const FORWARD: KernelSource = {
-  file: "attention_probs_forward.wgsl",
-  code: forwardWgsl,
-  bindings: ["read_write", "read_write", "read", "read", "read", "read", "uniform"],
-};
-const BACKWARD: KernelSource = {
-  file: "attention_probs_backward.wgsl",
-  code: backwardWgsl,
-  bindings: ["read_write", "read_write", "read", "read", "read", "uniform"],
-};
-const WG = 64;
-
 /** Shape of the scratch tensor a pass needs (forward: null when neither dropout nor alpha is used). */
 export function attentionScratchShape(
   d: AttentionDims,
@@ -100,17 +92,6 @@ export function attentionScratchShape(
 ): number[] | null {
   if (pass === "backward") return [2, d.B, d.NH, d.T, d.T];
   return d.pDrop > 0 || hasAlpha ? [d.B, d.NH, d.T, d.T] : null;
-}
-
-const dummies = new WeakMap<Gpu, Promise<Tensor>>();
-/** A 4-element tensor bound where a read-write binding is unused (its writes are skipped). */
-function dummy(gpu: Gpu): Promise<Tensor> {
-  let t = dummies.get(gpu);
-  if (!t) {
-    t = createTensor(gpu, [4], "f32", { label: "attention dummy" });
-    dummies.set(gpu, t);
-  }
-  return t;
 }
 
 function check(kernel: string, d: AttentionDims, t: Record<string, Tensor | null | undefined>): void {
@@ -162,53 +143,25 @@ export async function attentionForward(
   check(k, d, { out: t.out, probs: t.probs, qkv: t.qkv, keyMask: t.keyMask, addMask: t.addMask });
   check(k, d, { alpha: t.alpha, rng: t.rng });
   const { B, T, C, NH } = d;
-  const hs = C / NH;
   const needScratch = d.pDrop > 0 || t.alpha !== null;
   if (needScratch) {
     if (!t.scratch) throw new ShapeError(`${k}: 'scratch' (B, NH, T, T) is required when pDrop > 0 or alpha`);
     assertSize(k, "scratch", t.scratch, B * NH * T * T, "B*NH*T*T");
   }
-  const scores = await batchedProduct(gpu, {
-    M: T,
-    N: T,
-    K: hs,
-    B,
-    NH,
-    scale: 1 / Math.sqrt(hs),
-    a: qkvPart(t.qkv, 0, d, false),
-    b: qkvPart(t.qkv, 1, d, true),
-    c: square(t.probs, d),
-  }, d);
-  const rows = B * NH * T;
-  const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(t.addMask ? 1 : 0)
-    .u32(t.alpha ? 1 : 0).u32(needScratch ? 1 : 0).f32(d.pDrop).f32(1 / (1 - d.pDrop))
-    .u32(d.layer).u32(d.slot ?? 0).bytes();
-  const softmax = prepareDispatch(
-    gpu,
-    await gpu.pipelines.get(FORWARD, { WG }),
-    [
-      t.probs,
-      needScratch ? t.scratch! : await dummy(gpu),
-      t.keyMask,
-      t.addMask ?? t.keyMask,
-      t.alpha ?? t.keyMask,
-      t.rng,
-    ],
-    params,
-    grid1d(gpu, rows, WG),
-  );
-  const apply = await batchedProduct(gpu, {
-    M: T,
-    N: hs,
-    K: T,
-    B,
-    NH,
-    scale: 1,
-    a: square(needScratch ? t.scratch! : t.probs, d),
-    b: qkvPart(t.qkv, 2, d, false),
-    c: { tensor: t.out, off: 0, bs: T * C, hs, rs: C },
-  }, d);
-  return [scores, softmax, apply];
+  const sq = NH * T * T;
+  const parts: ForwardParts = {
+    out: { tensor: t.out, E: T * C },
+    probs: { tensor: t.probs, E: sq },
+    qkv: { tensor: t.qkv, E: T * 3 * C },
+    keyMask: { tensor: t.keyMask, E: T },
+    addMask: t.addMask ? { tensor: t.addMask, E: sq } : null,
+    alpha: t.alpha ? { tensor: t.alpha, E: 1 } : null,
+    scratch: needScratch ? { tensor: t.scratch!, E: sq } : null,
+  };
+  const plan = planExampleChunks(gpu, k, B, parts);
+  const list: Dispatch[] = [];
+  for (const c of plan.chunks) list.push(...await forwardChunk(gpu, d, parts, t.rng, plan, c));
+  return list;
 }
 
 /**
@@ -226,84 +179,25 @@ export async function attentionBackward(
   const k = "attentionBackward";
   check(k, d, { dqkv: t.dqkv, dprobs: t.dprobs, dout: t.dout, qkv: t.qkv, probs: t.probs });
   check(k, d, { keyMask: t.keyMask, addMask: t.addMask, alpha: t.alpha, rng: t.rng });
+  if (o.dprobsOnly && !t.dprobs) throw new RangeError(`${k}: dprobsOnly needs a dprobs tensor`);
   const { B, T, C, NH } = d;
-  const hs = C / NH;
   const n = B * NH * T * T;
   assertSize(k, "scratch", t.scratch, 2 * n, "2*B*NH*T*T");
-  const doutPart = (transposed: boolean): Strided => ({
-    tensor: t.dout,
-    off: 0,
-    bs: T * C,
-    hs,
-    rs: transposed ? 1 : C,
-    cs: transposed ? C : 1,
-  });
-  const dqkvPart = (part: number) => ({ tensor: t.dqkv, off: part * C, bs: T * 3 * C, hs, rs: 3 * C });
-  const dP = await batchedProduct(gpu, {
-    M: T,
-    N: T,
-    K: hs,
-    B,
-    NH,
-    scale: 1,
-    a: doutPart(false),
-    b: qkvPart(t.qkv, 2, d, true),
-    c: square(t.scratch, d),
-  }, d);
-  const rows = B * NH * T;
-  const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(n)
-    .u32(t.alpha ? 1 : 0).u32(t.dprobs ? 1 : 0).f32(d.pDrop).f32(1 / (1 - d.pDrop))
-    .u32(d.layer).u32(d.slot ?? 0).bytes();
-  const rowPass = prepareDispatch(
-    gpu,
-    await gpu.pipelines.get(BACKWARD, { WG }),
-    [
-      t.scratch,
-      t.dprobs ?? await dummy(gpu),
-      t.probs,
-      t.alpha ?? t.probs,
-      t.rng,
-    ],
-    params,
-    grid1d(gpu, rows, WG),
-  );
-  if (o.dprobsOnly) {
-    if (!t.dprobs) throw new RangeError(`${k}: dprobsOnly needs a dprobs tensor`);
-    return [dP, rowPass];
+  const sq = NH * T * T;
+  const parts: BackwardParts = {
+    dqkv: { tensor: t.dqkv, E: T * 3 * C },
+    dprobs: t.dprobs ? { tensor: t.dprobs, E: sq } : null,
+    dout: { tensor: t.dout, E: T * C },
+    qkv: { tensor: t.qkv, E: T * 3 * C },
+    probs: { tensor: t.probs, E: sq },
+    alpha: t.alpha ? { tensor: t.alpha, E: 1 } : null,
+    work: { tensor: t.scratch, E: sq },
+    dS: { tensor: t.scratch, E: sq, start: n },
+  };
+  const plan = planExampleChunks(gpu, k, B, parts);
+  const list: Dispatch[] = [];
+  for (const c of plan.chunks) {
+    list.push(...await backwardChunk(gpu, d, parts, t.rng, plan, c, o.dprobsOnly ?? false));
   }
-  const scale = 1 / Math.sqrt(hs);
-  const dV = await batchedProduct(gpu, {
-    M: T,
-    N: hs,
-    K: T,
-    B,
-    NH,
-    scale: 1,
-    a: square(t.scratch, d, 0, true),
-    b: doutPart(false),
-    c: dqkvPart(2),
-  }, d);
-  const dQ = await batchedProduct(gpu, {
-    M: T,
-    N: hs,
-    K: T,
-    B,
-    NH,
-    scale,
-    a: square(t.scratch, d, n, false),
-    b: qkvPart(t.qkv, 1, d, false),
-    c: dqkvPart(0),
-  }, d);
-  const dK = await batchedProduct(gpu, {
-    M: T,
-    N: hs,
-    K: T,
-    B,
-    NH,
-    scale,
-    a: square(t.scratch, d, n, true),
-    b: qkvPart(t.qkv, 0, d, false),
-    c: dqkvPart(1),
-  }, d);
-  return [dP, rowPass, dV, dQ, dK];
+  return list;
 }

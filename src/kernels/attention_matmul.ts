@@ -7,6 +7,7 @@
 import scalarWgsl from "../../shaders/attention_matmul.wgsl" with { type: "text" };
 import vec4Wgsl from "../../shaders/attention_matmul_vec4.wgsl" with { type: "text" };
 import vec8Wgsl from "../../shaders/attention_matmul_vec8.wgsl" with { type: "text" };
+import rowsWgsl from "../../shaders/attention_matmul_rows.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
@@ -58,8 +59,12 @@ export const TILINGS = { software: { GM: 4, GN: 8 }, hardware: { GM: 8, GN: 8 } 
 export interface ProductOptions {
   /** The scalar kernel even where the vec4 one applies (tests). */
   scalar?: boolean;
-  /** Register block of the vec4 kernels: 4 x 4 or 8 x 8 per invocation (default 8; 16 x 8 measured slower). */
-  block?: 4 | 8;
+  /**
+   * Register block of the vec4 kernels: 4 x 4, 8 x 8, or 32 rows x 16 columns per invocation (`32`, for software
+   * adapters, where loads cost far more than FMAs; it also needs c's offsets and row stride to be multiples of 4).
+   * Default: 32 on a software adapter where it applies, else 8.
+   */
+  block?: 4 | 8 | 32;
   /** The workgroup shape (default: `software` on a software adapter, else `hardware`). */
   tiling?: keyof typeof TILINGS;
 }
@@ -67,19 +72,35 @@ export interface ProductOptions {
 /** Prepares one batched product. */
 export async function batchedProduct(gpu: Gpu, p: BatchedProduct, o: ProductOptions = {}): Promise<Dispatch> {
   const entry = o.scalar ? null : vec4Entry(p);
+  const { a, b, c } = p;
+  const params = new ParamPack().u32(p.M).u32(p.N).u32(p.K).u32(p.NH)
+    .u32(a.off).u32(a.bs).u32(a.hs).u32(a.rs).u32(a.cs)
+    .u32(b.off).u32(b.bs).u32(b.hs).u32(b.rs).u32(b.cs)
+    .u32(c.off).u32(c.bs).u32(c.hs).u32(c.rs).f32(p.scale).bytes();
+  const rowsFit = entry !== null && [c.off, c.bs, c.hs, c.rs].every((x) => x % 4 === 0);
+  const block = o.block ?? (gpu.isSoftware && rowsFit ? 32 : 8);
+  if (entry && block === 32) {
+    if (!rowsFit) throw new RangeError("batchedProduct: block 32 needs c's offsets and row stride in vec4s");
+    // 16 columns per invocation, GN invocations along n (a power of two up to 8), 8 / GN row blocks of 32.
+    const GN = Math.min(8, 2 ** Math.ceil(Math.log2(Math.ceil(p.N / 16))));
+    const source: KernelSource = {
+      file: "attention_matmul_rows.wgsl",
+      code: rowsWgsl,
+      bindings: BINDINGS,
+      entryPoint: entry,
+    };
+    const kernel = await gpu.pipelines.get(source, { GN });
+    const grid = [groups(p.N, 16 * GN), groups(p.M, 32 * (8 / GN)), p.B * p.NH] as const;
+    return prepareDispatch(gpu, kernel, [c.tensor, a.tensor, b.tensor], params, grid);
+  }
   const { GM, GN } = TILINGS[o.tiling ?? (gpu.isSoftware ? "software" : "hardware")];
-  const rb = entry ? o.block ?? 8 : 4;
+  const rb = entry ? block : 4;
   const source: KernelSource = !entry
     ? { file: "attention_matmul.wgsl", code: scalarWgsl, bindings: BINDINGS }
     : rb === 8
     ? { file: "attention_matmul_vec8.wgsl", code: vec8Wgsl, bindings: BINDINGS, entryPoint: entry }
     : { file: "attention_matmul_vec4.wgsl", code: vec4Wgsl, bindings: BINDINGS, entryPoint: entry };
   const kernel = await gpu.pipelines.get(source, { GM, GN });
-  const { a, b, c } = p;
-  const params = new ParamPack().u32(p.M).u32(p.N).u32(p.K).u32(p.NH)
-    .u32(a.off).u32(a.bs).u32(a.hs).u32(a.rs).u32(a.cs)
-    .u32(b.off).u32(b.bs).u32(b.hs).u32(b.rs).u32(b.cs)
-    .u32(c.off).u32(c.bs).u32(c.hs).u32(c.rs).f32(p.scale).bytes();
   const grid = [groups(p.N, rb * GN), groups(p.M, rb * GM), p.B * p.NH] as const;
   return prepareDispatch(gpu, kernel, [c.tensor, a.tensor, b.tensor], params, grid);
 }

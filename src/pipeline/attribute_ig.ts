@@ -21,7 +21,7 @@
  */
 import type { Dispatch } from "../gpu/encoder.ts";
 import { createTensor, type Tensor } from "../gpu/tensor.ts";
-import { accumulate } from "../kernels/accumulate.ts";
+import { accumulate, accumulateSplit } from "../kernels/accumulate.ts";
 import { crossEntropyForward, mseForward } from "../kernels/loss.ts";
 import { pseudoLabelGrad, pseudoLabelIds } from "../kernels/pseudo_label.ts";
 import { scale } from "../kernels/scale.ts";
@@ -146,13 +146,15 @@ export async function buildIntegratedGradients(
       const po = { mode: o.mode, alpha: { layer: l, tensor: alpha } };
       const forward = await buildForwardFrom(enc, prog, l, { ...po, reuseQkv: true });
       const backward = await buildAttributionBackward(enc, prog, dlogits, l, new Map([[l, dprobs]]), po);
-      const add = await accumulate(gpu, { out, x: dprobs }, { mode: "add" });
+      const add = await accumulateSplit(gpu, { out, x: dprobs }, { mode: "add" });
       for (let k = 1; k < m; k++) {
         list.push(await accumulate(gpu, { out: alpha, x: ones }, { mode: "set", s: k / m }));
-        list.push(...forward, ...perStep, ...backward, add);
+        list.push(...forward, ...perStep, ...backward, ...add);
       }
     }
-    list.push(await accumulate(gpu, { out, x: prog.layers[l].probs }, { mode: "multiply", s: 1 / m }));
+    list.push(
+      ...await accumulateSplit(gpu, { out, x: prog.layers[l].probs }, { mode: "multiply", s: 1 / m }),
+    );
   }
   return list;
 }

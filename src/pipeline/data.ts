@@ -113,3 +113,28 @@ export async function loadRunData(o: DataOptions, needTrain = true): Promise<Run
     skipped: train.skipped + (valid?.skipped ?? 0),
   };
 }
+
+/**
+ * `--max-train-samples` / `--max-eval-samples`: the first N examples of the training data and of each validation
+ * split, in file order (shuffling happens later, per epoch), as in Hugging Face's run_glue.py.
+ */
+export function limitSamples(
+  data: RunData,
+  o: { maxTrainSamples?: number; maxEvalSamples?: number },
+  info: (message: string) => void = () => {},
+): RunData {
+  const cut = <T>(xs: T[], n: number | undefined, what: string): T[] => {
+    if (n === undefined) return xs;
+    if (n >= xs.length) {
+      info(`${what} ${n}: the data has ${xs.length} examples, all used`);
+      return xs;
+    }
+    return xs.slice(0, n);
+  };
+  const train = cut(data.train as unknown[], o.maxTrainSamples, "--max-train-samples");
+  const validation = data.validation.map((s) => ({
+    ...s,
+    examples: cut(s.examples as unknown[], o.maxEvalSamples, `--max-eval-samples (${s.name})`),
+  }));
+  return { ...data, train, validation } as RunData;
+}

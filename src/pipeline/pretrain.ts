@@ -11,6 +11,7 @@
 import { requestGpu } from "../gpu/device.ts";
 import { readFloats } from "../gpu/readback.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { openSafetensors } from "../io/safetensors.ts";
 import { loadTrainerState, saveTrainerState, type TrainerState } from "../model/checkpoint.ts";
 import { Encoder } from "../model/encoder.ts";
 import { mlmSlotLayout } from "../model/mlm_head.ts";
@@ -54,6 +55,12 @@ export interface PretrainOptions {
   maxPositions?: number;
   /** Stop (with a checkpoint) after this step, to continue later with `resume` (time-boxed runs). */
   stopAt?: number;
+  /**
+   * Start from this checkpoint's weights instead of a random initialisation (continued pretraining, with a new
+   * optimizer and schedule). Its tensors must have exactly the shapes the size options give, and its
+   * vocab.txt must equal `vocab`'s.
+   */
+  initFrom?: string;
 }
 
 /** One line of pretrain_log.jsonl: means over the steps since the previous record. */
@@ -261,6 +268,41 @@ async function createModel(o: PretrainOptions): Promise<void> {
     if (content !== null) await writeFileAtomic(`${o.output}/${f}`, content);
   }
   await Deno.remove(`${o.output}/pretrain_log.jsonl`).catch(() => {});
+  if (o.initFrom) await copyInitialWeights(o.initFrom, o.vocab, o.output);
+}
+
+/** Replaces the scratch weights in `output` with those of `from`, after checking vocabulary and shapes. */
+async function copyInitialWeights(from: string, vocabDir: string, output: string): Promise<void> {
+  const [a, b] = await Promise.all(
+    [`${from}/vocab.txt`, `${vocabDir}/vocab.txt`].map((f) => Deno.readTextFile(f).catch(() => null)),
+  );
+  if (a === null) throw new Error(`--init-from ${from}: no vocab.txt there`);
+  if (a !== b) {
+    throw new Error(
+      `--init-from ${from}: its vocab.txt differs from ${vocabDir}/vocab.txt; use the same vocabulary`,
+    );
+  }
+  const init = await openSafetensors(from);
+  const fresh = await openSafetensors(`${output}/model.safetensors`);
+  try {
+    for (const name of fresh.names()) {
+      const want = fresh.info(name).shape;
+      const have = init.names().includes(name) ? init.info(name).shape : null;
+      if (!have || have.join("x") !== want.join("x")) {
+        throw new Error(
+          `--init-from ${from}/model.safetensors: tensor '${name}' is ${
+            have ? have.join("x") : "missing"
+          }, the size options give ${want.join("x")}`,
+        );
+      }
+    }
+  } finally {
+    init.close();
+    fresh.close();
+  }
+  const tmp = `${output}/model.safetensors.tmp-${Deno.pid}`;
+  await Deno.copyFile(`${from}/model.safetensors`, tmp);
+  await Deno.rename(tmp, `${output}/model.safetensors`);
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -23,7 +23,7 @@ import { loadModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { flagName, OptionsError, type TrainOptions } from "../cli/train_options.ts";
 import { AdDrop, isAdDropEpoch } from "./addrop.ts";
-import { loadRunData } from "./data.ts";
+import { limitSamples, loadRunData } from "./data.ts";
 import { computeMetrics, predictLogits, sequencePredictions, wordPredictions } from "./evaluate.ts";
 import { Optimizer } from "./optimizer.ts";
 import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./schedule.ts";
@@ -95,13 +95,16 @@ export async function train(
   if (!env.gpu) cleanup.defer(() => gpu.destroy());
   info(`adapter: ${gpu.description.name} (${gpu.description.kind})`);
   const base = await loadConfig(`${o.model}/config.json`);
-  const data = await loadRunData({ ...o, regression: base.head === "regression" }, true);
+  const all = await loadRunData({ ...o, regression: base.head === "regression" }, true);
+  // The labels come from the whole training file, as in run_glue.py, so a --max-train-samples subset that
+  // lacks a class still scores validation examples of it.
+  const data = limitSamples(all, o, info);
   if (data.skipped) info(`skipped ${data.skipped} bad rows (--skip-bad-rows)`);
   const token = data.kind === "token";
   const regression = data.regression;
   const space: LabelSpace = token
-    ? resolveLabelSpace((data.train as TokenExample[]).flatMap((e) => e.labels), labelOptions(base))
-    : resolveLabelSpace((data.train as Example<string | number>[]).map((e) => String(e.label)), {
+    ? resolveLabelSpace((all.train as TokenExample[]).flatMap((e) => e.labels), labelOptions(base))
+    : resolveLabelSpace((all.train as Example<string | number>[]).map((e) => String(e.label)), {
       ...labelOptions(base),
       regression,
     });
@@ -276,6 +279,7 @@ export async function train(
         train_runtime: runtime,
         train_steps: state.step,
         train_samples: trainItems.length,
+        eval_samples: validation.reduce((n, s) => n + s.items.length, 0),
         best_epoch: state.bestEpoch,
         selection_metric: metric.name,
         history: state.history,

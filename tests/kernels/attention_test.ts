@@ -20,6 +20,8 @@ interface Case extends gpu.AttentionDims {
   dprobs?: boolean;
   /** Backward with `dprobsOnly` (dqkv starts filled with 7 and must stay so). */
   dprobsOnly?: boolean;
+  /** A shader file some product must use (checks which kernel a case exercises). */
+  kernel?: string;
 }
 
 function inputs(c: Case, seed: number) {
@@ -95,15 +97,17 @@ async function run(g: Gpu, c: Case, x: ReturnType<typeof inputs>) {
   const first = await read();
   await runDispatches(g, ds);
   const second = await read();
+  const kernels = ds.map((d) => d.kernel.name);
   ds.forEach((d) => d.destroy());
   ts.forEach((t) => t.destroy());
-  return { first, second };
+  return { first, second, kernels };
 }
 
 function gpuCase(name: string, c: Case) {
   gpuTest(`attention ${name}: B=${c.B} T=${c.T} C=${c.C} NH=${c.NH} p=${c.pDrop}`, async (g) => {
     const x = inputs(c, c.T * 31 + c.C);
-    const { first, second } = await run(g, c, x);
+    const { first, second, kernels } = await run(g, c, x);
+    if (c.kernel) assert.ok(kernels.some((k) => k.startsWith(c.kernel!)), `${c.kernel} not in ${kernels}`);
     const e = ref.attentionForward(x.qkv, x.keyMask, x.addMask, x.alpha, RNG, c);
     const eb = ref.attentionBackward(x.dout, x.qkv, e.probs, x.alpha, RNG, c);
     const hs = c.C / c.NH;
@@ -139,6 +143,21 @@ for (const T of [12, 15, 16, 17, 28, 31, 32, 33, 36, 60, 64, 65, 68]) {
   gpuCase("tile boundary", { B: 2, T, C: 16, NH: 2, lens: [T, T - 3], ...full });
 }
 gpuCase("hs = 12", { B: 2, T: 20, C: 24, NH: 2, lens: [20, 11], ...full });
+// The 32 x 16 block (the software default where it applies): row blocks and 16-column groups past the edge.
+for (const T of [4, 36, 68]) {
+  const rows = { block: 32, kernel: "attention_matmul_rows.wgsl" } as const;
+  gpuCase("32 x 16 block", { B: 2, T, C: 32, NH: 2, lens: [T, T - 3], ...full, ...rows });
+}
+gpuCase("8 x 8 block", {
+  B: 2,
+  T: 36,
+  C: 16,
+  NH: 2,
+  lens: [36, 20],
+  block: 8,
+  kernel: "attention_matmul_vec8",
+  ...full,
+});
 gpuCase("hardware tiling", { B: 2, T: 36, C: 16, NH: 2, lens: [36, 20], tiling: "hardware", ...full });
 gpuCase("4 x 4 block", { B: 2, T: 36, C: 16, NH: 2, lens: [36, 20], block: 4, ...full });
 gpuCase("4 x 4 block, hardware tiling", {
@@ -163,6 +182,17 @@ gpuCase("scalar kernel on an aligned shape", {
 gpuCase("every key of example 1 padded", { B: 2, T: 8, C: 8, NH: 2, lens: [8, 0], ...full });
 // BERT-base slice with padding, no AD-DROP mask, dropout 0.1.
 gpuCase("BERT-base slice", { B: 1, T: 128, C: 768, NH: 12, lens: [100], pDrop: 0.1, layer: 0 });
+gpuCase("BERT-base slice, 8 x 8 block", {
+  B: 1,
+  T: 128,
+  C: 768,
+  NH: 12,
+  lens: [100],
+  pDrop: 0.1,
+  layer: 0,
+  block: 8,
+  kernel: "attention_matmul_vec8",
+});
 
 Deno.test("attention reference backward matches finite differences (dqkv, dprobs, alpha)", () => {
   const c: Case = { B: 2, T: 5, C: 6, NH: 2, lens: [5, 3], add: true, alpha: true, pDrop: 0.3, layer: 1 };

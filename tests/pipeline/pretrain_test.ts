@@ -1,8 +1,8 @@
 /**
  * Masked-language-model pretraining: the MLM head's forward, loss and every gradient (the tied decoder's added
  * into the word-embedding gradient) against a float64 CPU forward and its central finite differences; BERT's
- * masking statistics; a short pretraining run whose loss goes down, resumed bit-exactly (2 + 2 steps = 4), and
- * fine-tuning's load of the result.
+ * masking statistics; a short pretraining run whose loss goes down, continued from its weights (`initFrom`),
+ * resumed bit-exactly (2 + 2 steps = 4), and fine-tuning's load of the result.
  */
 import assert from "node:assert/strict";
 import { countWords, trainWordPiece } from "../../src/data/wordpiece.ts";
@@ -299,6 +299,28 @@ gpuTest(
       const late = records.slice(-3).reduce((acc, r) => acc + r.mlm_accuracy, 0) / 3;
       assert(last.loss < first.loss - 0.5, `MLM loss ${first.loss} -> ${last.loss}`);
       assert(late > first.mlm_accuracy, `accuracy ${first.mlm_accuracy} -> ${late}`);
+
+      // Continued pretraining starts from the trained weights (its first record is far below a fresh start's),
+      // and refuses another vocabulary or other sizes.
+      const cont: PretrainRecord[] = [];
+      await pretrain(
+        { ...base(`${dir}/cont`, 10), logEvery: 10, saveEvery: 1000, initFrom: `${dir}/long` },
+        (e) => e.type === "log" && cont.push(e.record),
+      );
+      assert(cont[0].loss < first.loss - 0.5, `continued ${cont[0].loss} vs fresh ${first.loss}`);
+      await assert.rejects(
+        pretrain({ ...base(`${dir}/bad1`, 2), hidden: 16, initFrom: `${dir}/long` }),
+        /tensor '[^']+' is (\d+)x32, the size options give \1x16/,
+      );
+      await Deno.mkdir(`${dir}/vocab2`);
+      await Deno.writeTextFile(
+        `${dir}/vocab2/vocab.txt`,
+        (await Deno.readTextFile(`${vocab}/vocab.txt`)) + "zzz\n",
+      );
+      await assert.rejects(
+        pretrain({ ...base(`${dir}/bad2`, 2), vocab: `${dir}/vocab2`, initFrom: `${dir}/long` }),
+        /vocab\.txt differs/,
+      );
 
       await pretrain(base(`${dir}/four`, 4));
       await pretrain({ ...base(`${dir}/split`, 4), stopAt: 2 });

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+# Regenerate with: python3 scripts/gen_attention_matmul_rows.py
+# Emits shaders/attention_matmul_rows.wgsl (32 x 16 blocks held in named variables: llvmpipe keeps private
+# arrays with dynamic indices in memory, so the block is spelled out like matmul_nt.wgsl).
+R = 32
+acc = "\n".join("  var c%d: mat4x4<f32>;" % r for r in range(R))
+stores = "\n".join("  store(t, %du, c%d);" % (r, r) for r in range(R))
+rows_nt = "\n".join("    c%d = row_dot(c%d, a[ar%d.%s + k], y0, y1, y2, y3);" % (r, r, r // 4, "xyzw"[r % 4]) for r in range(R))
+rows_nn = "\n".join("    c%d = row_mv(c%d, a[ar%d.%s + k], y0, y1, y2, y3);" % (r, r, r // 4, "xyzw"[r % 4]) for r in range(R))
+ar = "\n".join("  let ar%d = rows4(t.abase, t.m0 + %du, p.M - 1u, p.a_rs);" % (i, 4 * i) for i in range(R // 4))
+tn_loads = "\n".join("    let x%d = a[(t.abase + k * p.a_cs + min(t.m0 + %du, p.M - 4u)) / 4u];" % (i, 4 * i) for i in range(R // 4))
+rows_tn = "\n".join("    c%d = row_outer(c%d, x%d.%s, y0, y1, y2, y3);" % (r, r, r // 4, "xyzw"[r % 4]) for r in range(R))
+src = f'''// attention_matmul_rows: the products of attention_matmul.wgsl (same Params and formula) for software adapters
+// (llvmpipe), where every storage load is a per-lane scalar loop and costs far more than an FMA: one invocation
+// owns a 32 x 16 block of c (32 rows, 16 columns, held in 32 mat4x4: row r, columns 4q..4q+3 in c_r[q]), so
+// 48 vec4 loads feed 2048 multiply-adds per 4 steps of k (the 8 x 8 block of attention_matmul_vec8.wgsl: 16 per
+// 256). A workgroup is 8 invocations: GN side by side along n and 8 / GN row blocks; with GN = 8 all of them
+// read the same rows of a. Entry points by operand layout (every offset and stride a multiple of 4, M and N
+// too; c's column stride is 1):
+//   nt: a(m, k) k-contiguous, b(k, n) k-contiguous  (S = Q K^T, dP = dout V^T)
+//   nn: a(m, k) k-contiguous, b(k, n) n-contiguous  (out = P V, dQ = dS K)
+//   tn: a(m, k) m-contiguous, b(k, n) n-contiguous  (dV = P^T dout, dK = dS^T Q)
+// Rows/columns past the edge read a clamped element and are not stored. Written (=).
+// Reference: src/reference/attention.ts. (The 32 rows are spelled out: llvmpipe keeps private arrays indexed
+// in loops in memory.)
+
+override GN: u32 = 8u;  // invocations along n (16 columns each): 1, 2, 4 or 8
+
+struct Params {{
+  M: u32, N: u32, K: u32, NH: u32,
+  a_off: u32, a_bs: u32, a_hs: u32, a_rs: u32, a_cs: u32,
+  b_off: u32, b_bs: u32, b_hs: u32, b_rs: u32, b_cs: u32,
+  c_off: u32, c_bs: u32, c_hs: u32, c_rs: u32,
+  scale: f32,
+}}
+
+@group(0) @binding(0) var<storage, read_write> c: array<vec4<f32>>;  // output, layout by c_* strides
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;        // left operand, layout by a_* strides
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;        // right operand, layout by b_* strides
+@group(0) @binding(3) var<uniform> p: Params;
+
+struct Tile {{ m0: u32, n0: u32, abase: u32, bbase: u32, cbase: u32 }}
+
+fn tile(wid: vec3<u32>, li: u32) -> Tile {{
+  let bi = wid.z / p.NH;
+  let h = wid.z % p.NH;
+  return Tile(
+    (wid.y * (8u / GN) + li / GN) * 32u,
+    (wid.x * GN + li % GN) * 16u,
+    p.a_off + bi * p.a_bs + h * p.a_hs,
+    p.b_off + bi * p.b_bs + h * p.b_hs,
+    p.c_off + bi * p.c_bs + h * p.c_hs,
+  );
+}}
+
+// vec4 indices of four consecutive rows from `first` (clamped to `last`) of an operand with row stride `stride`.
+fn rows4(base: u32, first: u32, last: u32, stride: u32) -> vec4<u32> {{
+  return (base + min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last)) * stride) / 4u;
+}}
+
+// vec4 index of columns n..n+3 (clamped to the last four) of row k of an n-contiguous operand.
+fn col4(base: u32, k: u32, n: u32) -> u32 {{
+  return (base + k * p.b_rs + min(n, p.N - 4u)) / 4u;
+}}
+
+fn dot_acc(acc: f32, x: vec4<f32>, y: vec4<f32>) -> f32 {{
+  return fma(x.w, y.w, fma(x.z, y.z, fma(x.y, y.y, fma(x.x, y.x, acc))));
+}}
+
+fn dots(acc: vec4<f32>, x: vec4<f32>, y: mat4x4<f32>) -> vec4<f32> {{
+  return vec4<f32>(dot_acc(acc.x, x, y[0]), dot_acc(acc.y, x, y[1]), dot_acc(acc.z, x, y[2]), dot_acc(acc.w, x, y[3]));
+}}
+
+// nt: acc[q][j] += dot(x, column 4q + j of b over 4 steps of k); y_q[j] holds that column's 4 values.
+fn row_dot(acc: mat4x4<f32>, x: vec4<f32>, y0: mat4x4<f32>, y1: mat4x4<f32>, y2: mat4x4<f32>, y3: mat4x4<f32>) -> mat4x4<f32> {{
+  return mat4x4<f32>(dots(acc[0], x, y0), dots(acc[1], x, y1), dots(acc[2], x, y2), dots(acc[3], x, y3));
+}}
+
+// sum over i of y[i] * x[i] (y's columns are 4 steps of k), with FMAs.
+fn mv(acc: vec4<f32>, y: mat4x4<f32>, x: vec4<f32>) -> vec4<f32> {{
+  return fma(y[3], vec4<f32>(x.w), fma(y[2], vec4<f32>(x.z), fma(y[1], vec4<f32>(x.y), fma(y[0], vec4<f32>(x.x), acc))));
+}}
+
+// nn: acc[q] += sum over 4 steps i of k of x[i] * b(k + i, 4q..4q+3); y_q[i] = b(k + i, 4q..4q+3).
+fn row_mv(acc: mat4x4<f32>, x: vec4<f32>, y0: mat4x4<f32>, y1: mat4x4<f32>, y2: mat4x4<f32>, y3: mat4x4<f32>) -> mat4x4<f32> {{
+  return mat4x4<f32>(mv(acc[0], y0, x), mv(acc[1], y1, x), mv(acc[2], y2, x), mv(acc[3], y3, x));
+}}
+
+// tn: acc[q] += s * b(k, 4q..4q+3) for one step of k.
+fn row_outer(acc: mat4x4<f32>, s: f32, y0: vec4<f32>, y1: vec4<f32>, y2: vec4<f32>, y3: vec4<f32>) -> mat4x4<f32> {{
+  let v = vec4<f32>(s);
+  return mat4x4<f32>(fma(v, y0, acc[0]), fma(v, y1, acc[1]), fma(v, y2, acc[2]), fma(v, y3, acc[3]));
+}}
+
+// Stores row r of the block (columns n0..n0+15 as 4 vec4), scaled, unless the row or columns lie past the edge.
+fn store(t: Tile, r: u32, v: mat4x4<f32>) {{
+  let m = t.m0 + r;
+  if (m >= p.M) {{ return; }}
+  let o = (t.cbase + m * p.c_rs + t.n0) / 4u;
+  for (var q = 0u; q < 4u; q++) {{
+    if (t.n0 + 4u * q < p.N) {{ c[o + q] = v[q] * p.scale; }}
+  }}
+}}
+
+@compute @workgroup_size(8)
+fn nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {{
+  let t = tile(wid, li);
+{ar}
+  let bc0 = rows4(t.bbase, t.n0, p.N - 1u, p.b_cs);
+  let bc1 = rows4(t.bbase, t.n0 + 4u, p.N - 1u, p.b_cs);
+  let bc2 = rows4(t.bbase, t.n0 + 8u, p.N - 1u, p.b_cs);
+  let bc3 = rows4(t.bbase, t.n0 + 12u, p.N - 1u, p.b_cs);
+{acc}
+  for (var k = 0u; k < p.K / 4u; k++) {{
+    let y0 = mat4x4<f32>(b[bc0.x + k], b[bc0.y + k], b[bc0.z + k], b[bc0.w + k]);
+    let y1 = mat4x4<f32>(b[bc1.x + k], b[bc1.y + k], b[bc1.z + k], b[bc1.w + k]);
+    let y2 = mat4x4<f32>(b[bc2.x + k], b[bc2.y + k], b[bc2.z + k], b[bc2.w + k]);
+    let y3 = mat4x4<f32>(b[bc3.x + k], b[bc3.y + k], b[bc3.z + k], b[bc3.w + k]);
+{rows_nt}
+  }}
+{stores}
+}}
+
+@compute @workgroup_size(8)
+fn nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {{
+  let t = tile(wid, li);
+{ar}
+{acc}
+  for (var k = 0u; k < p.K / 4u; k++) {{
+    let k0 = 4u * k;
+    let y0 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0)], b[col4(t.bbase, k0 + 1u, t.n0)], b[col4(t.bbase, k0 + 2u, t.n0)], b[col4(t.bbase, k0 + 3u, t.n0)]);
+    let y1 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 4u)], b[col4(t.bbase, k0 + 1u, t.n0 + 4u)], b[col4(t.bbase, k0 + 2u, t.n0 + 4u)], b[col4(t.bbase, k0 + 3u, t.n0 + 4u)]);
+    let y2 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 8u)], b[col4(t.bbase, k0 + 1u, t.n0 + 8u)], b[col4(t.bbase, k0 + 2u, t.n0 + 8u)], b[col4(t.bbase, k0 + 3u, t.n0 + 8u)]);
+    let y3 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 12u)], b[col4(t.bbase, k0 + 1u, t.n0 + 12u)], b[col4(t.bbase, k0 + 2u, t.n0 + 12u)], b[col4(t.bbase, k0 + 3u, t.n0 + 12u)]);
+{rows_nn}
+  }}
+{stores}
+}}
+
+@compute @workgroup_size(8)
+fn tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {{
+  let t = tile(wid, li);
+{acc}
+  for (var k = 0u; k < p.K; k++) {{
+    let y0 = b[col4(t.bbase, k, t.n0)];
+    let y1 = b[col4(t.bbase, k, t.n0 + 4u)];
+    let y2 = b[col4(t.bbase, k, t.n0 + 8u)];
+    let y3 = b[col4(t.bbase, k, t.n0 + 12u)];
+{tn_loads}
+{rows_tn}
+  }}
+{stores}
+}}
+'''
+open(__import__('os').path.join(__import__('os').path.dirname(__file__), '..', 'shaders', 'attention_matmul_rows.wgsl'), 'w').write(src)

@@ -1,0 +1,441 @@
+// attention_matmul_rows: the products of attention_matmul.wgsl (same Params and formula) for software adapters
+// (llvmpipe), where every storage load is a per-lane scalar loop and costs far more than an FMA: one invocation
+// owns a 32 x 16 block of c (32 rows, 16 columns, held in 32 mat4x4: row r, columns 4q..4q+3 in c_r[q]), so
+// 48 vec4 loads feed 2048 multiply-adds per 4 steps of k (the 8 x 8 block of attention_matmul_vec8.wgsl: 16 per
+// 256). A workgroup is 8 invocations: GN side by side along n and 8 / GN row blocks; with GN = 8 all of them
+// read the same rows of a. Entry points by operand layout (every offset and stride a multiple of 4, M and N
+// too; c's column stride is 1):
+//   nt: a(m, k) k-contiguous, b(k, n) k-contiguous  (S = Q K^T, dP = dout V^T)
+//   nn: a(m, k) k-contiguous, b(k, n) n-contiguous  (out = P V, dQ = dS K)
+//   tn: a(m, k) m-contiguous, b(k, n) n-contiguous  (dV = P^T dout, dK = dS^T Q)
+// Rows/columns past the edge read a clamped element and are not stored. Written (=).
+// Reference: src/reference/attention.ts. (The 32 rows are spelled out: llvmpipe keeps private arrays indexed
+// in loops in memory.)
+
+override GN: u32 = 8u;  // invocations along n (16 columns each): 1, 2, 4 or 8
+
+struct Params {
+  M: u32, N: u32, K: u32, NH: u32,
+  a_off: u32, a_bs: u32, a_hs: u32, a_rs: u32, a_cs: u32,
+  b_off: u32, b_bs: u32, b_hs: u32, b_rs: u32, b_cs: u32,
+  c_off: u32, c_bs: u32, c_hs: u32, c_rs: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read_write> c: array<vec4<f32>>;  // output, layout by c_* strides
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;        // left operand, layout by a_* strides
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;        // right operand, layout by b_* strides
+@group(0) @binding(3) var<uniform> p: Params;
+
+struct Tile { m0: u32, n0: u32, abase: u32, bbase: u32, cbase: u32 }
+
+fn tile(wid: vec3<u32>, li: u32) -> Tile {
+  let bi = wid.z / p.NH;
+  let h = wid.z % p.NH;
+  return Tile(
+    (wid.y * (8u / GN) + li / GN) * 32u,
+    (wid.x * GN + li % GN) * 16u,
+    p.a_off + bi * p.a_bs + h * p.a_hs,
+    p.b_off + bi * p.b_bs + h * p.b_hs,
+    p.c_off + bi * p.c_bs + h * p.c_hs,
+  );
+}
+
+// vec4 indices of four consecutive rows from `first` (clamped to `last`) of an operand with row stride `stride`.
+fn rows4(base: u32, first: u32, last: u32, stride: u32) -> vec4<u32> {
+  return (base + min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last)) * stride) / 4u;
+}
+
+// vec4 index of columns n..n+3 (clamped to the last four) of row k of an n-contiguous operand.
+fn col4(base: u32, k: u32, n: u32) -> u32 {
+  return (base + k * p.b_rs + min(n, p.N - 4u)) / 4u;
+}
+
+fn dot_acc(acc: f32, x: vec4<f32>, y: vec4<f32>) -> f32 {
+  return fma(x.w, y.w, fma(x.z, y.z, fma(x.y, y.y, fma(x.x, y.x, acc))));
+}
+
+fn dots(acc: vec4<f32>, x: vec4<f32>, y: mat4x4<f32>) -> vec4<f32> {
+  return vec4<f32>(dot_acc(acc.x, x, y[0]), dot_acc(acc.y, x, y[1]), dot_acc(acc.z, x, y[2]), dot_acc(acc.w, x, y[3]));
+}
+
+// nt: acc[q][j] += dot(x, column 4q + j of b over 4 steps of k); y_q[j] holds that column's 4 values.
+fn row_dot(acc: mat4x4<f32>, x: vec4<f32>, y0: mat4x4<f32>, y1: mat4x4<f32>, y2: mat4x4<f32>, y3: mat4x4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(dots(acc[0], x, y0), dots(acc[1], x, y1), dots(acc[2], x, y2), dots(acc[3], x, y3));
+}
+
+// sum over i of y[i] * x[i] (y's columns are 4 steps of k), with FMAs.
+fn mv(acc: vec4<f32>, y: mat4x4<f32>, x: vec4<f32>) -> vec4<f32> {
+  return fma(y[3], vec4<f32>(x.w), fma(y[2], vec4<f32>(x.z), fma(y[1], vec4<f32>(x.y), fma(y[0], vec4<f32>(x.x), acc))));
+}
+
+// nn: acc[q] += sum over 4 steps i of k of x[i] * b(k + i, 4q..4q+3); y_q[i] = b(k + i, 4q..4q+3).
+fn row_mv(acc: mat4x4<f32>, x: vec4<f32>, y0: mat4x4<f32>, y1: mat4x4<f32>, y2: mat4x4<f32>, y3: mat4x4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(mv(acc[0], y0, x), mv(acc[1], y1, x), mv(acc[2], y2, x), mv(acc[3], y3, x));
+}
+
+// tn: acc[q] += s * b(k, 4q..4q+3) for one step of k.
+fn row_outer(acc: mat4x4<f32>, s: f32, y0: vec4<f32>, y1: vec4<f32>, y2: vec4<f32>, y3: vec4<f32>) -> mat4x4<f32> {
+  let v = vec4<f32>(s);
+  return mat4x4<f32>(fma(v, y0, acc[0]), fma(v, y1, acc[1]), fma(v, y2, acc[2]), fma(v, y3, acc[3]));
+}
+
+// Stores row r of the block (columns n0..n0+15 as 4 vec4), scaled, unless the row or columns lie past the edge.
+fn store(t: Tile, r: u32, v: mat4x4<f32>) {
+  let m = t.m0 + r;
+  if (m >= p.M) { return; }
+  let o = (t.cbase + m * p.c_rs + t.n0) / 4u;
+  for (var q = 0u; q < 4u; q++) {
+    if (t.n0 + 4u * q < p.N) { c[o + q] = v[q] * p.scale; }
+  }
+}
+
+@compute @workgroup_size(8)
+fn nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let t = tile(wid, li);
+  let ar0 = rows4(t.abase, t.m0 + 0u, p.M - 1u, p.a_rs);
+  let ar1 = rows4(t.abase, t.m0 + 4u, p.M - 1u, p.a_rs);
+  let ar2 = rows4(t.abase, t.m0 + 8u, p.M - 1u, p.a_rs);
+  let ar3 = rows4(t.abase, t.m0 + 12u, p.M - 1u, p.a_rs);
+  let ar4 = rows4(t.abase, t.m0 + 16u, p.M - 1u, p.a_rs);
+  let ar5 = rows4(t.abase, t.m0 + 20u, p.M - 1u, p.a_rs);
+  let ar6 = rows4(t.abase, t.m0 + 24u, p.M - 1u, p.a_rs);
+  let ar7 = rows4(t.abase, t.m0 + 28u, p.M - 1u, p.a_rs);
+  let bc0 = rows4(t.bbase, t.n0, p.N - 1u, p.b_cs);
+  let bc1 = rows4(t.bbase, t.n0 + 4u, p.N - 1u, p.b_cs);
+  let bc2 = rows4(t.bbase, t.n0 + 8u, p.N - 1u, p.b_cs);
+  let bc3 = rows4(t.bbase, t.n0 + 12u, p.N - 1u, p.b_cs);
+  var c0: mat4x4<f32>;
+  var c1: mat4x4<f32>;
+  var c2: mat4x4<f32>;
+  var c3: mat4x4<f32>;
+  var c4: mat4x4<f32>;
+  var c5: mat4x4<f32>;
+  var c6: mat4x4<f32>;
+  var c7: mat4x4<f32>;
+  var c8: mat4x4<f32>;
+  var c9: mat4x4<f32>;
+  var c10: mat4x4<f32>;
+  var c11: mat4x4<f32>;
+  var c12: mat4x4<f32>;
+  var c13: mat4x4<f32>;
+  var c14: mat4x4<f32>;
+  var c15: mat4x4<f32>;
+  var c16: mat4x4<f32>;
+  var c17: mat4x4<f32>;
+  var c18: mat4x4<f32>;
+  var c19: mat4x4<f32>;
+  var c20: mat4x4<f32>;
+  var c21: mat4x4<f32>;
+  var c22: mat4x4<f32>;
+  var c23: mat4x4<f32>;
+  var c24: mat4x4<f32>;
+  var c25: mat4x4<f32>;
+  var c26: mat4x4<f32>;
+  var c27: mat4x4<f32>;
+  var c28: mat4x4<f32>;
+  var c29: mat4x4<f32>;
+  var c30: mat4x4<f32>;
+  var c31: mat4x4<f32>;
+  for (var k = 0u; k < p.K / 4u; k++) {
+    let y0 = mat4x4<f32>(b[bc0.x + k], b[bc0.y + k], b[bc0.z + k], b[bc0.w + k]);
+    let y1 = mat4x4<f32>(b[bc1.x + k], b[bc1.y + k], b[bc1.z + k], b[bc1.w + k]);
+    let y2 = mat4x4<f32>(b[bc2.x + k], b[bc2.y + k], b[bc2.z + k], b[bc2.w + k]);
+    let y3 = mat4x4<f32>(b[bc3.x + k], b[bc3.y + k], b[bc3.z + k], b[bc3.w + k]);
+    c0 = row_dot(c0, a[ar0.x + k], y0, y1, y2, y3);
+    c1 = row_dot(c1, a[ar0.y + k], y0, y1, y2, y3);
+    c2 = row_dot(c2, a[ar0.z + k], y0, y1, y2, y3);
+    c3 = row_dot(c3, a[ar0.w + k], y0, y1, y2, y3);
+    c4 = row_dot(c4, a[ar1.x + k], y0, y1, y2, y3);
+    c5 = row_dot(c5, a[ar1.y + k], y0, y1, y2, y3);
+    c6 = row_dot(c6, a[ar1.z + k], y0, y1, y2, y3);
+    c7 = row_dot(c7, a[ar1.w + k], y0, y1, y2, y3);
+    c8 = row_dot(c8, a[ar2.x + k], y0, y1, y2, y3);
+    c9 = row_dot(c9, a[ar2.y + k], y0, y1, y2, y3);
+    c10 = row_dot(c10, a[ar2.z + k], y0, y1, y2, y3);
+    c11 = row_dot(c11, a[ar2.w + k], y0, y1, y2, y3);
+    c12 = row_dot(c12, a[ar3.x + k], y0, y1, y2, y3);
+    c13 = row_dot(c13, a[ar3.y + k], y0, y1, y2, y3);
+    c14 = row_dot(c14, a[ar3.z + k], y0, y1, y2, y3);
+    c15 = row_dot(c15, a[ar3.w + k], y0, y1, y2, y3);
+    c16 = row_dot(c16, a[ar4.x + k], y0, y1, y2, y3);
+    c17 = row_dot(c17, a[ar4.y + k], y0, y1, y2, y3);
+    c18 = row_dot(c18, a[ar4.z + k], y0, y1, y2, y3);
+    c19 = row_dot(c19, a[ar4.w + k], y0, y1, y2, y3);
+    c20 = row_dot(c20, a[ar5.x + k], y0, y1, y2, y3);
+    c21 = row_dot(c21, a[ar5.y + k], y0, y1, y2, y3);
+    c22 = row_dot(c22, a[ar5.z + k], y0, y1, y2, y3);
+    c23 = row_dot(c23, a[ar5.w + k], y0, y1, y2, y3);
+    c24 = row_dot(c24, a[ar6.x + k], y0, y1, y2, y3);
+    c25 = row_dot(c25, a[ar6.y + k], y0, y1, y2, y3);
+    c26 = row_dot(c26, a[ar6.z + k], y0, y1, y2, y3);
+    c27 = row_dot(c27, a[ar6.w + k], y0, y1, y2, y3);
+    c28 = row_dot(c28, a[ar7.x + k], y0, y1, y2, y3);
+    c29 = row_dot(c29, a[ar7.y + k], y0, y1, y2, y3);
+    c30 = row_dot(c30, a[ar7.z + k], y0, y1, y2, y3);
+    c31 = row_dot(c31, a[ar7.w + k], y0, y1, y2, y3);
+  }
+  store(t, 0u, c0);
+  store(t, 1u, c1);
+  store(t, 2u, c2);
+  store(t, 3u, c3);
+  store(t, 4u, c4);
+  store(t, 5u, c5);
+  store(t, 6u, c6);
+  store(t, 7u, c7);
+  store(t, 8u, c8);
+  store(t, 9u, c9);
+  store(t, 10u, c10);
+  store(t, 11u, c11);
+  store(t, 12u, c12);
+  store(t, 13u, c13);
+  store(t, 14u, c14);
+  store(t, 15u, c15);
+  store(t, 16u, c16);
+  store(t, 17u, c17);
+  store(t, 18u, c18);
+  store(t, 19u, c19);
+  store(t, 20u, c20);
+  store(t, 21u, c21);
+  store(t, 22u, c22);
+  store(t, 23u, c23);
+  store(t, 24u, c24);
+  store(t, 25u, c25);
+  store(t, 26u, c26);
+  store(t, 27u, c27);
+  store(t, 28u, c28);
+  store(t, 29u, c29);
+  store(t, 30u, c30);
+  store(t, 31u, c31);
+}
+
+@compute @workgroup_size(8)
+fn nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let t = tile(wid, li);
+  let ar0 = rows4(t.abase, t.m0 + 0u, p.M - 1u, p.a_rs);
+  let ar1 = rows4(t.abase, t.m0 + 4u, p.M - 1u, p.a_rs);
+  let ar2 = rows4(t.abase, t.m0 + 8u, p.M - 1u, p.a_rs);
+  let ar3 = rows4(t.abase, t.m0 + 12u, p.M - 1u, p.a_rs);
+  let ar4 = rows4(t.abase, t.m0 + 16u, p.M - 1u, p.a_rs);
+  let ar5 = rows4(t.abase, t.m0 + 20u, p.M - 1u, p.a_rs);
+  let ar6 = rows4(t.abase, t.m0 + 24u, p.M - 1u, p.a_rs);
+  let ar7 = rows4(t.abase, t.m0 + 28u, p.M - 1u, p.a_rs);
+  var c0: mat4x4<f32>;
+  var c1: mat4x4<f32>;
+  var c2: mat4x4<f32>;
+  var c3: mat4x4<f32>;
+  var c4: mat4x4<f32>;
+  var c5: mat4x4<f32>;
+  var c6: mat4x4<f32>;
+  var c7: mat4x4<f32>;
+  var c8: mat4x4<f32>;
+  var c9: mat4x4<f32>;
+  var c10: mat4x4<f32>;
+  var c11: mat4x4<f32>;
+  var c12: mat4x4<f32>;
+  var c13: mat4x4<f32>;
+  var c14: mat4x4<f32>;
+  var c15: mat4x4<f32>;
+  var c16: mat4x4<f32>;
+  var c17: mat4x4<f32>;
+  var c18: mat4x4<f32>;
+  var c19: mat4x4<f32>;
+  var c20: mat4x4<f32>;
+  var c21: mat4x4<f32>;
+  var c22: mat4x4<f32>;
+  var c23: mat4x4<f32>;
+  var c24: mat4x4<f32>;
+  var c25: mat4x4<f32>;
+  var c26: mat4x4<f32>;
+  var c27: mat4x4<f32>;
+  var c28: mat4x4<f32>;
+  var c29: mat4x4<f32>;
+  var c30: mat4x4<f32>;
+  var c31: mat4x4<f32>;
+  for (var k = 0u; k < p.K / 4u; k++) {
+    let k0 = 4u * k;
+    let y0 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0)], b[col4(t.bbase, k0 + 1u, t.n0)], b[col4(t.bbase, k0 + 2u, t.n0)], b[col4(t.bbase, k0 + 3u, t.n0)]);
+    let y1 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 4u)], b[col4(t.bbase, k0 + 1u, t.n0 + 4u)], b[col4(t.bbase, k0 + 2u, t.n0 + 4u)], b[col4(t.bbase, k0 + 3u, t.n0 + 4u)]);
+    let y2 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 8u)], b[col4(t.bbase, k0 + 1u, t.n0 + 8u)], b[col4(t.bbase, k0 + 2u, t.n0 + 8u)], b[col4(t.bbase, k0 + 3u, t.n0 + 8u)]);
+    let y3 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 12u)], b[col4(t.bbase, k0 + 1u, t.n0 + 12u)], b[col4(t.bbase, k0 + 2u, t.n0 + 12u)], b[col4(t.bbase, k0 + 3u, t.n0 + 12u)]);
+    c0 = row_mv(c0, a[ar0.x + k], y0, y1, y2, y3);
+    c1 = row_mv(c1, a[ar0.y + k], y0, y1, y2, y3);
+    c2 = row_mv(c2, a[ar0.z + k], y0, y1, y2, y3);
+    c3 = row_mv(c3, a[ar0.w + k], y0, y1, y2, y3);
+    c4 = row_mv(c4, a[ar1.x + k], y0, y1, y2, y3);
+    c5 = row_mv(c5, a[ar1.y + k], y0, y1, y2, y3);
+    c6 = row_mv(c6, a[ar1.z + k], y0, y1, y2, y3);
+    c7 = row_mv(c7, a[ar1.w + k], y0, y1, y2, y3);
+    c8 = row_mv(c8, a[ar2.x + k], y0, y1, y2, y3);
+    c9 = row_mv(c9, a[ar2.y + k], y0, y1, y2, y3);
+    c10 = row_mv(c10, a[ar2.z + k], y0, y1, y2, y3);
+    c11 = row_mv(c11, a[ar2.w + k], y0, y1, y2, y3);
+    c12 = row_mv(c12, a[ar3.x + k], y0, y1, y2, y3);
+    c13 = row_mv(c13, a[ar3.y + k], y0, y1, y2, y3);
+    c14 = row_mv(c14, a[ar3.z + k], y0, y1, y2, y3);
+    c15 = row_mv(c15, a[ar3.w + k], y0, y1, y2, y3);
+    c16 = row_mv(c16, a[ar4.x + k], y0, y1, y2, y3);
+    c17 = row_mv(c17, a[ar4.y + k], y0, y1, y2, y3);
+    c18 = row_mv(c18, a[ar4.z + k], y0, y1, y2, y3);
+    c19 = row_mv(c19, a[ar4.w + k], y0, y1, y2, y3);
+    c20 = row_mv(c20, a[ar5.x + k], y0, y1, y2, y3);
+    c21 = row_mv(c21, a[ar5.y + k], y0, y1, y2, y3);
+    c22 = row_mv(c22, a[ar5.z + k], y0, y1, y2, y3);
+    c23 = row_mv(c23, a[ar5.w + k], y0, y1, y2, y3);
+    c24 = row_mv(c24, a[ar6.x + k], y0, y1, y2, y3);
+    c25 = row_mv(c25, a[ar6.y + k], y0, y1, y2, y3);
+    c26 = row_mv(c26, a[ar6.z + k], y0, y1, y2, y3);
+    c27 = row_mv(c27, a[ar6.w + k], y0, y1, y2, y3);
+    c28 = row_mv(c28, a[ar7.x + k], y0, y1, y2, y3);
+    c29 = row_mv(c29, a[ar7.y + k], y0, y1, y2, y3);
+    c30 = row_mv(c30, a[ar7.z + k], y0, y1, y2, y3);
+    c31 = row_mv(c31, a[ar7.w + k], y0, y1, y2, y3);
+  }
+  store(t, 0u, c0);
+  store(t, 1u, c1);
+  store(t, 2u, c2);
+  store(t, 3u, c3);
+  store(t, 4u, c4);
+  store(t, 5u, c5);
+  store(t, 6u, c6);
+  store(t, 7u, c7);
+  store(t, 8u, c8);
+  store(t, 9u, c9);
+  store(t, 10u, c10);
+  store(t, 11u, c11);
+  store(t, 12u, c12);
+  store(t, 13u, c13);
+  store(t, 14u, c14);
+  store(t, 15u, c15);
+  store(t, 16u, c16);
+  store(t, 17u, c17);
+  store(t, 18u, c18);
+  store(t, 19u, c19);
+  store(t, 20u, c20);
+  store(t, 21u, c21);
+  store(t, 22u, c22);
+  store(t, 23u, c23);
+  store(t, 24u, c24);
+  store(t, 25u, c25);
+  store(t, 26u, c26);
+  store(t, 27u, c27);
+  store(t, 28u, c28);
+  store(t, 29u, c29);
+  store(t, 30u, c30);
+  store(t, 31u, c31);
+}
+
+@compute @workgroup_size(8)
+fn tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let t = tile(wid, li);
+  var c0: mat4x4<f32>;
+  var c1: mat4x4<f32>;
+  var c2: mat4x4<f32>;
+  var c3: mat4x4<f32>;
+  var c4: mat4x4<f32>;
+  var c5: mat4x4<f32>;
+  var c6: mat4x4<f32>;
+  var c7: mat4x4<f32>;
+  var c8: mat4x4<f32>;
+  var c9: mat4x4<f32>;
+  var c10: mat4x4<f32>;
+  var c11: mat4x4<f32>;
+  var c12: mat4x4<f32>;
+  var c13: mat4x4<f32>;
+  var c14: mat4x4<f32>;
+  var c15: mat4x4<f32>;
+  var c16: mat4x4<f32>;
+  var c17: mat4x4<f32>;
+  var c18: mat4x4<f32>;
+  var c19: mat4x4<f32>;
+  var c20: mat4x4<f32>;
+  var c21: mat4x4<f32>;
+  var c22: mat4x4<f32>;
+  var c23: mat4x4<f32>;
+  var c24: mat4x4<f32>;
+  var c25: mat4x4<f32>;
+  var c26: mat4x4<f32>;
+  var c27: mat4x4<f32>;
+  var c28: mat4x4<f32>;
+  var c29: mat4x4<f32>;
+  var c30: mat4x4<f32>;
+  var c31: mat4x4<f32>;
+  for (var k = 0u; k < p.K; k++) {
+    let y0 = b[col4(t.bbase, k, t.n0)];
+    let y1 = b[col4(t.bbase, k, t.n0 + 4u)];
+    let y2 = b[col4(t.bbase, k, t.n0 + 8u)];
+    let y3 = b[col4(t.bbase, k, t.n0 + 12u)];
+    let x0 = a[(t.abase + k * p.a_cs + min(t.m0 + 0u, p.M - 4u)) / 4u];
+    let x1 = a[(t.abase + k * p.a_cs + min(t.m0 + 4u, p.M - 4u)) / 4u];
+    let x2 = a[(t.abase + k * p.a_cs + min(t.m0 + 8u, p.M - 4u)) / 4u];
+    let x3 = a[(t.abase + k * p.a_cs + min(t.m0 + 12u, p.M - 4u)) / 4u];
+    let x4 = a[(t.abase + k * p.a_cs + min(t.m0 + 16u, p.M - 4u)) / 4u];
+    let x5 = a[(t.abase + k * p.a_cs + min(t.m0 + 20u, p.M - 4u)) / 4u];
+    let x6 = a[(t.abase + k * p.a_cs + min(t.m0 + 24u, p.M - 4u)) / 4u];
+    let x7 = a[(t.abase + k * p.a_cs + min(t.m0 + 28u, p.M - 4u)) / 4u];
+    c0 = row_outer(c0, x0.x, y0, y1, y2, y3);
+    c1 = row_outer(c1, x0.y, y0, y1, y2, y3);
+    c2 = row_outer(c2, x0.z, y0, y1, y2, y3);
+    c3 = row_outer(c3, x0.w, y0, y1, y2, y3);
+    c4 = row_outer(c4, x1.x, y0, y1, y2, y3);
+    c5 = row_outer(c5, x1.y, y0, y1, y2, y3);
+    c6 = row_outer(c6, x1.z, y0, y1, y2, y3);
+    c7 = row_outer(c7, x1.w, y0, y1, y2, y3);
+    c8 = row_outer(c8, x2.x, y0, y1, y2, y3);
+    c9 = row_outer(c9, x2.y, y0, y1, y2, y3);
+    c10 = row_outer(c10, x2.z, y0, y1, y2, y3);
+    c11 = row_outer(c11, x2.w, y0, y1, y2, y3);
+    c12 = row_outer(c12, x3.x, y0, y1, y2, y3);
+    c13 = row_outer(c13, x3.y, y0, y1, y2, y3);
+    c14 = row_outer(c14, x3.z, y0, y1, y2, y3);
+    c15 = row_outer(c15, x3.w, y0, y1, y2, y3);
+    c16 = row_outer(c16, x4.x, y0, y1, y2, y3);
+    c17 = row_outer(c17, x4.y, y0, y1, y2, y3);
+    c18 = row_outer(c18, x4.z, y0, y1, y2, y3);
+    c19 = row_outer(c19, x4.w, y0, y1, y2, y3);
+    c20 = row_outer(c20, x5.x, y0, y1, y2, y3);
+    c21 = row_outer(c21, x5.y, y0, y1, y2, y3);
+    c22 = row_outer(c22, x5.z, y0, y1, y2, y3);
+    c23 = row_outer(c23, x5.w, y0, y1, y2, y3);
+    c24 = row_outer(c24, x6.x, y0, y1, y2, y3);
+    c25 = row_outer(c25, x6.y, y0, y1, y2, y3);
+    c26 = row_outer(c26, x6.z, y0, y1, y2, y3);
+    c27 = row_outer(c27, x6.w, y0, y1, y2, y3);
+    c28 = row_outer(c28, x7.x, y0, y1, y2, y3);
+    c29 = row_outer(c29, x7.y, y0, y1, y2, y3);
+    c30 = row_outer(c30, x7.z, y0, y1, y2, y3);
+    c31 = row_outer(c31, x7.w, y0, y1, y2, y3);
+  }
+  store(t, 0u, c0);
+  store(t, 1u, c1);
+  store(t, 2u, c2);
+  store(t, 3u, c3);
+  store(t, 4u, c4);
+  store(t, 5u, c5);
+  store(t, 6u, c6);
+  store(t, 7u, c7);
+  store(t, 8u, c8);
+  store(t, 9u, c9);
+  store(t, 10u, c10);
+  store(t, 11u, c11);
+  store(t, 12u, c12);
+  store(t, 13u, c13);
+  store(t, 14u, c14);
+  store(t, 15u, c15);
+  store(t, 16u, c16);
+  store(t, 17u, c17);
+  store(t, 18u, c18);
+  store(t, 19u, c19);
+  store(t, 20u, c20);
+  store(t, 21u, c21);
+  store(t, 22u, c22);
+  store(t, 23u, c23);
+  store(t, 24u, c24);
+  store(t, 25u, c25);
+  store(t, 26u, c26);
+  store(t, 27u, c27);
+  store(t, 28u, c28);
+  store(t, 29u, c29);
+  store(t, 30u, c30);
+  store(t, 31u, c31);
+}

@@ -1,0 +1,204 @@
+/**
+ * The dispatches of one chunk of examples of the attention forward and backward (used by `attention.ts`, which
+ * checks shapes and plans the chunks): three for the forward, five for the backward. With a whole plan the
+ * chunk is the batch and every binding the tensor itself.
+ *
+ * @module
+ */
+import forwardWgsl from "../../shaders/attention_probs_forward.wgsl" with { type: "text" };
+import backwardWgsl from "../../shaders/attention_probs_backward.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import { type Dispatch, grid1d, prepareDispatch } from "../gpu/encoder.ts";
+import { ParamPack } from "../gpu/params.ts";
+import type { KernelSource } from "../gpu/pipeline.ts";
+import { createTensor, type Tensor } from "../gpu/tensor.ts";
+import type { AttentionDims } from "./attention.ts";
+import {
+  type ChunkPlan,
+  type ChunkView,
+  chunkView,
+  type ExampleChunk,
+  type PerExample,
+} from "./attention_chunks.ts";
+import { batchedProduct, qkvPart, square, type Strided } from "./attention_matmul.ts";
+
+const FORWARD: KernelSource = {
+  file: "attention_probs_forward.wgsl",
+  code: forwardWgsl,
+  bindings: ["read_write", "read_write", "read", "read", "read", "read", "uniform"],
+};
+const BACKWARD: KernelSource = {
+  file: "attention_probs_backward.wgsl",
+  code: backwardWgsl,
+  bindings: ["read_write", "read_write", "read_write", "read", "read", "read", "uniform"],
+};
+const WG = 64;
+
+/** Per-example tensors of the forward (null: not used). */
+export type ForwardParts = Record<
+  "out" | "probs" | "qkv" | "keyMask" | "addMask" | "alpha" | "scratch",
+  PerExample | null
+>;
+/** Per-example tensors of the backward; `work` / `dS` are the two halves of the scratch. */
+export type BackwardParts = Record<
+  "dqkv" | "dprobs" | "dout" | "qkv" | "probs" | "alpha" | "work" | "dS",
+  PerExample | null
+>;
+
+const dummies = new WeakMap<Gpu, Promise<Tensor>>();
+/** A 4-element tensor bound where a read-write binding is unused (its writes are skipped). */
+function dummy(gpu: Gpu): Promise<Tensor> {
+  let t = dummies.get(gpu);
+  if (!t) {
+    t = createTensor(gpu, [4], "f32", { label: "attention dummy" });
+    dummies.set(gpu, t);
+  }
+  return t;
+}
+
+/** The views of chunk `c` (unused parts stay null). */
+function views<K extends string>(parts: Record<K, PerExample | null>, plan: ChunkPlan, c: ExampleChunk) {
+  const out = {} as Record<K, ChunkView | null>;
+  for (const key in parts) {
+    const p = parts[key];
+    out[key] = p ? chunkView(p, c, plan) : null;
+  }
+  return out;
+}
+
+/** Part `part` (0 query, 1 key, 2 value) of a chunk's qkv view. */
+function qkvAt(v: ChunkView, part: number, d: AttentionDims, transposed: boolean): Strided {
+  const s = qkvPart(v.tensor, part, d, transposed);
+  return { ...s, off: s.off + v.off };
+}
+
+/** Forward of examples c.b0 .. c.b0 + c.nb - 1: S into probs, the row pass, out = P' V. */
+export async function forwardChunk(
+  gpu: Gpu,
+  d: AttentionDims,
+  parts: ForwardParts,
+  rng: Tensor,
+  plan: ChunkPlan,
+  c: ExampleChunk,
+): Promise<Dispatch[]> {
+  const { T, C, NH } = d;
+  const hs = C / NH;
+  const v = views(parts, plan, c);
+  const [qkv, probs, keyMask, out] = [v.qkv!, v.probs!, v.keyMask!, v.out!];
+  const scores = await batchedProduct(gpu, {
+    M: T,
+    N: T,
+    K: hs,
+    B: c.nb,
+    NH,
+    scale: 1 / Math.sqrt(hs),
+    a: qkvAt(qkv, 0, d, false),
+    b: qkvAt(qkv, 1, d, true),
+    c: square(probs.tensor, d, probs.off),
+  }, d);
+  const rows = c.nb * NH * T;
+  const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(v.addMask ? 1 : 0)
+    .u32(v.alpha ? 1 : 0).u32(v.scratch ? 1 : 0).f32(d.pDrop).f32(1 / (1 - d.pDrop))
+    .u32(d.layer).u32(d.slot ?? 0).u32(c.b0 * NH * T).u32(c.b0)
+    .u32(probs.off).u32(v.scratch?.off ?? 0).u32(v.addMask?.off ?? 0).u32(keyMask.off)
+    .u32(v.alpha?.off ?? 0).bytes();
+  const rowPass = prepareDispatch(
+    gpu,
+    await gpu.pipelines.get(FORWARD, { WG }),
+    [
+      probs.tensor,
+      v.scratch?.tensor ?? await dummy(gpu),
+      keyMask.tensor,
+      v.addMask?.tensor ?? keyMask.tensor,
+      v.alpha?.tensor ?? keyMask.tensor,
+      rng,
+    ],
+    params,
+    grid1d(gpu, rows, WG),
+  );
+  const weights = v.scratch ?? probs;
+  const apply = await batchedProduct(gpu, {
+    M: T,
+    N: hs,
+    K: T,
+    B: c.nb,
+    NH,
+    scale: 1,
+    a: square(weights.tensor, d, weights.off),
+    b: qkvAt(qkv, 2, d, false),
+    c: { tensor: out.tensor, off: out.off, bs: T * C, hs, rs: C },
+  }, d);
+  return [scores, rowPass, apply];
+}
+
+/**
+ * Backward of examples c.b0 .. c.b0 + c.nb - 1: dP' = dout V^T, the row pass, then (unless `dprobsOnly`) dV,
+ * dQ, dK (written, =).
+ */
+export async function backwardChunk(
+  gpu: Gpu,
+  d: AttentionDims,
+  parts: BackwardParts,
+  rng: Tensor,
+  plan: ChunkPlan,
+  c: ExampleChunk,
+  dprobsOnly = false,
+): Promise<Dispatch[]> {
+  const { T, C, NH } = d;
+  const hs = C / NH;
+  const v = views(parts, plan, c);
+  const [dqkv, dout, qkv, probs, work, dS] = [v.dqkv!, v.dout!, v.qkv!, v.probs!, v.work!, v.dS!];
+  const doutAt = (transposed: boolean): Strided => ({
+    tensor: dout.tensor,
+    off: dout.off,
+    bs: T * C,
+    hs,
+    rs: transposed ? 1 : C,
+    cs: transposed ? C : 1,
+  });
+  const dqkvAt = (part: number) => ({
+    tensor: dqkv.tensor,
+    off: dqkv.off + part * C,
+    bs: T * 3 * C,
+    hs,
+    rs: 3 * C,
+  });
+  const dP = await batchedProduct(gpu, {
+    M: T,
+    N: T,
+    K: hs,
+    B: c.nb,
+    NH,
+    scale: 1,
+    a: doutAt(false),
+    b: qkvAt(qkv, 2, d, true),
+    c: square(work.tensor, d, work.off),
+  }, d);
+  const rows = c.nb * NH * T;
+  const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(v.alpha ? 1 : 0)
+    .u32(v.dprobs ? 1 : 0).f32(d.pDrop).f32(1 / (1 - d.pDrop)).u32(d.layer)
+    .u32(d.slot ?? 0).u32(c.b0 * NH * T).u32(c.b0).u32(work.off)
+    .u32(dS.off).u32(v.dprobs?.off ?? 0).u32(probs.off).u32(v.alpha?.off ?? 0).bytes();
+  const rowPass = prepareDispatch(
+    gpu,
+    await gpu.pipelines.get(BACKWARD, { WG }),
+    [
+      work.tensor,
+      dS.tensor,
+      v.dprobs?.tensor ?? await dummy(gpu),
+      probs.tensor,
+      v.alpha?.tensor ?? probs.tensor,
+      rng,
+    ],
+    params,
+    grid1d(gpu, rows, WG),
+  );
+  if (dprobsOnly) return [dP, rowPass];
+  const scale = 1 / Math.sqrt(hs);
+  const product = (a: Strided, b: Strided, part: number, s: number) =>
+    batchedProduct(gpu, { M: T, N: hs, K: T, B: c.nb, NH, scale: s, a, b, c: dqkvAt(part) }, d);
+  const dV = await product(square(work.tensor, d, work.off, true), doutAt(false), 2, 1);
+  const dQ = await product(square(dS.tensor, d, dS.off, false), qkvAt(qkv, 1, d, false), 0, scale);
+  const dK = await product(square(dS.tensor, d, dS.off, true), qkvAt(qkv, 0, d, false), 1, scale);
+  return [dP, rowPass, dV, dQ, dK];
+}
