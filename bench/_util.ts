@@ -5,7 +5,10 @@
  * @module
  */
 import type { Gpu } from "../src/gpu/device.ts";
-import type { Timing } from "../src/gpu/timing.ts";
+import type { Dispatch } from "../src/gpu/encoder.ts";
+import { createTensor } from "../src/gpu/tensor.ts";
+import { summarize, timeGpu, type Timing } from "../src/gpu/timing.ts";
+import { copyKernel } from "../src/kernels/copy.ts";
 
 /** One figure of a benchmark: its unit and how it follows from a time in milliseconds. */
 export interface BenchResult {
@@ -40,4 +43,56 @@ export function rate(name: string, unit: string, work: number, t: Timing, note =
 /** A timing as milliseconds. */
 export function millis(name: string, t: Timing, note = ""): BenchResult {
   return { name, unit: "ms", median: t.median, min: t.min, max: t.max, note: `${t.method} ${note}`.trim() };
+}
+
+/**
+ * Bytes a timed batch of {@linkcode bandwidthVsCopy} moves at least: as many as the copy's (64 MiB read + 64 MiB
+ * written), so every case runs about as long as the copy it is compared with. A batch of a few milliseconds is
+ * at the mercy of the scheduler on a shared CPU (llvmpipe): one preempted worker thread doubles its time.
+ */
+export const BATCH_BYTES = 2 * 64 * 2 ** 20;
+
+/**
+ * Times `dispatches` (moving `bytes` per run) against the vec4 copy kernel: each sample is one batch of the copy
+ * (64 MiB each way) followed by one batch of `ceil(BATCH_BYTES / bytes)` runs of the case, so both see the same
+ * machine load; `repeats` samples after one warm-up pair. Returns GB/s of the case with its ratio to the copy's
+ * GB/s (medians) in the note.
+ */
+export async function bandwidthVsCopy(
+  gpu: Gpu,
+  name: string,
+  bytes: number,
+  dispatches: Dispatch[],
+  note: string,
+  repeats = 15,
+): Promise<BenchResult> {
+  const n = 16 * 1024 * 1024;
+  const inp = await createTensor(gpu, [n]);
+  const out = await createTensor(gpu, [n]);
+  const copy = await copyKernel(gpu, { out, inp });
+  const runs = Math.max(1, Math.ceil(BATCH_BYTES / bytes));
+  const list = Array.from({ length: runs }, () => dispatches).flat();
+  const copyMs: number[] = [];
+  const caseMs: number[] = [];
+  let method: Timing["method"] = "wall-clock";
+  try {
+    for (let i = 0; i <= repeats; i++) {
+      const c = await timeGpu(gpu, (b) => void b.run(copy), { warmup: 0, repeats: 1 });
+      const k = await timeGpu(gpu, (b) => void b.run(...list), { warmup: 0, repeats: 1 });
+      method = k.method;
+      if (i === 0) continue; // warm-up: pipelines, caches, page faults
+      copyMs.push(c.median);
+      caseMs.push(k.median);
+    }
+  } finally {
+    copy.destroy();
+    inp.destroy();
+    out.destroy();
+  }
+  const r = rate(name, "GB/s", (runs * bytes) / 1e9, summarize(caseMs, method), note);
+  const copyGbps = (2 * n * 4) / 1e9 / (summarize(copyMs, method).median / 1000);
+  r.note += `; ${runs} runs per batch; ${(r.median / copyGbps).toFixed(2)}x copy (${
+    copyGbps.toPrecision(3)
+  } GB/s, interleaved)`;
+  return r;
 }

@@ -1,6 +1,7 @@
 /**
  * Attention and softmax throughput: the fused forward + backward of one BERT-base-sized layer's attention
- * (GFLOP/s counting the six matrix products) and the row softmax (GB/s of one read + one write).
+ * (GFLOP/s counting the six matrix products) and the row softmax (GB/s of one read + one write, with its
+ * ratio to the copy bandwidth).
  *
  * @module
  */
@@ -9,7 +10,7 @@ import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
 import { timeGpu } from "../src/gpu/timing.ts";
 import { attentionBackward, type AttentionDims, attentionForward } from "../src/kernels/attention.ts";
 import { softmaxForward } from "../src/kernels/softmax.ts";
-import { type BenchCase, type BenchResult, rate } from "./_util.ts";
+import { bandwidthVsCopy, type BenchCase, type BenchResult, rate } from "./_util.ts";
 
 async function attentionCase(gpu: Gpu, name: string, d: AttentionDims): Promise<BenchResult> {
   const { B, T, C, NH } = d;
@@ -69,11 +70,14 @@ export const benchmarks: BenchCase[] = [
       const inp = await createTensor(gpu, [rows, cols]);
       const out = await createTensor(gpu, [rows, cols]);
       const d = await softmaxForward(gpu, { out, inp }, { rows, cols });
-      const t = await timeGpu(gpu, (b) => void b.run(d), { warmup: 2, repeats: 10 });
-      d.destroy();
-      inp.destroy();
-      out.destroy();
-      return [rate("softmax_forward_12288x128", "GB/s", (2 * rows * cols * 4) / 1e9, t, "read + write once")];
+      try {
+        const bytes = 2 * rows * cols * 4;
+        return [await bandwidthVsCopy(gpu, "softmax_forward_12288x128", bytes, [d], "read + write once")];
+      } finally {
+        d.destroy();
+        inp.destroy();
+        out.destroy();
+      }
     },
   },
 ];

@@ -1,40 +1,20 @@
 /**
  * Memory-bound kernels at BERT-base sizes, in GB/s of the bytes each kernel must move (every input read once,
  * every output written once): LayerNorm (1024 rows of 768), GELU (1024 x 3072), fused softmax cross-entropy
- * (1024 rows of 8192 classes). Each note gives the ratio to the copy bandwidth measured in the same run
- * (target: at least 0.5).
+ * (1024 rows of 8192 classes). Each note gives the ratio to the copy bandwidth measured interleaved with the
+ * case (target: at least 0.5); see `bandwidthVsCopy` in `_util.ts`.
  *
  * @module
  */
 import type { Gpu } from "../src/gpu/device.ts";
 import type { Dispatch } from "../src/gpu/encoder.ts";
 import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
-import { timeGpu } from "../src/gpu/timing.ts";
 import { activationBackward, activationForward } from "../src/kernels/activation.ts";
-import { copyKernel } from "../src/kernels/copy.ts";
 import { crossEntropyForward } from "../src/kernels/loss.ts";
 import { layernormBackward, layernormForward, layernormScratchShape } from "../src/kernels/layernorm.ts";
-import { type BenchCase, type BenchResult, rate } from "./_util.ts";
+import { bandwidthVsCopy, type BenchCase, type BenchResult } from "./_util.ts";
 
-const REPEATS = 15;
-
-/** Copy bandwidth on this device in GB/s, measured once per run (the yardstick of every case here). */
-let copyGbps: Promise<number> | null = null;
-function copyBandwidth(gpu: Gpu): Promise<number> {
-  copyGbps ??= (async () => {
-    const n = 16 * 1024 * 1024;
-    const inp = await createTensor(gpu, [n]);
-    const out = await createTensor(gpu, [n]);
-    const d = await copyKernel(gpu, { out, inp });
-    const t = await timeGpu(gpu, (b) => void b.run(d), { warmup: 3, repeats: REPEATS });
-    inp.destroy();
-    out.destroy();
-    return (2 * n * 4) / 1e9 / (t.median / 1000);
-  })();
-  return copyGbps;
-}
-
-/** Times the dispatches and reports GB/s of `bytes`, with the ratio to the copy bandwidth in the note. */
+/** Times the dispatches against the copy kernel (interleaved) and frees the tensors. */
 async function bandwidth(
   gpu: Gpu,
   name: string,
@@ -43,12 +23,11 @@ async function bandwidth(
   shape: string,
   tensors: Tensor[],
 ): Promise<BenchResult> {
-  const copy = await copyBandwidth(gpu);
-  const t = await timeGpu(gpu, (b) => void b.run(...dispatches), { warmup: 3, repeats: REPEATS });
-  for (const x of tensors) x.destroy();
-  const r = rate(name, "GB/s", bytes / 1e9, t, shape);
-  r.note += `; ${(r.median / copy).toFixed(2)}x copy_bandwidth (${copy.toPrecision(3)} GB/s)`;
-  return r;
+  try {
+    return await bandwidthVsCopy(gpu, name, bytes, dispatches, shape);
+  } finally {
+    for (const x of tensors) x.destroy();
+  }
 }
 
 const ROWS = 1024, C = 768;
@@ -101,8 +80,9 @@ export const benchmarks: BenchCase[] = [
         rstd: await f([ROWS]),
       };
       const ds = await layernormBackward(gpu, t, { rows: ROWS, C });
-      const scratch = scratchShape.reduce((a, b) => a * b, 1);
-      const bytes = 4 * (3 * ROWS * C + 2 * ROWS + 5 * C + 2 * scratch);
+      // dout, inp read and dinp written; mean, rstd, weight read; dweight, dbias read and written. The scratch
+      // partial sums are the kernel's own business: not counted.
+      const bytes = 4 * (3 * ROWS * C + 2 * ROWS + 5 * C);
       return [
         await bandwidth(gpu, "layernorm_backward", bytes, ds, `${ROWS}x${C}, 2 passes`, Object.values(t)),
       ];

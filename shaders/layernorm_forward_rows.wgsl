@@ -1,13 +1,15 @@
-// layernorm_forward, one row per invocation (the layout for CPU-emulated adapters such as llvmpipe, where
-// workgroup barriers are expensive): out = (inp - mean) * rstd * weight + bias over each row of C (C % 4 = 0),
-// saving mean and rstd. The mean and variance come from one pass of sums shifted by the row's first element
-// (var = E[(x - k)^2] - E[x - k]^2 with k = x[0], which avoids the cancellation of the unshifted formula).
-// Activations are written (=).
+// layernorm_forward, four rows per invocation (the layout for CPU-emulated adapters such as llvmpipe, where
+// workgroup barriers are expensive and every load costs about the same whatever its width):
+// out = (inp - mean) * rstd * weight + bias over each row of C (C % 4 = 0), saving mean and rstd. The mean and
+// variance come from one pass of sums shifted by the row's first element (var = E[(x - k)^2] - E[x - k]^2 with
+// k = x[0], which avoids the cancellation of the unshifted formula). Activations are written (=).
 //   inp, out (rows, C) as vec4s; weight, bias (C) as vec4s; mean, rstd (rows).
-// One invocation owns one row; no workgroup memory, no barriers.
+// Invocation g owns the rows [4 g, min(4 g + 4, rows)), walked together, columns outermost, so each weight and
+// bias load serves four rows; no workgroup memory, no barriers.
 // Reference: src/reference/layernorm.ts layernormForward.
 
-override WG: u32 = 16;
+override WG: u32 = 8;
+const K: u32 = 4u;  // rows per invocation
 
 struct Params { rows: u32, C: u32, eps: f32 }
 
@@ -21,23 +23,43 @@ struct Params { rows: u32, C: u32, eps: f32 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * WG;
-  if (row >= p.rows) { return; }
+  let r = (gid.x + gid.y * nwg.x * WG) * K;
+  if (r >= p.rows) { return; }
+  let n = min(K, p.rows - r);
   let C4 = p.C / 4u;
-  let o = row * C4;
-  let k = inp[o].x;
-  var s = vec4<f32>(0.0);
-  var q = vec4<f32>(0.0);
-  for (var c = 0u; c < C4; c++) {
-    let d = inp[o + c] - k;
-    s += d;
-    q += d * d;
+  // Rows r + i for i < n; the others (i >= n) repeat row r and are not written.
+  var o: array<u32, K>;
+  var k: array<f32, K>;
+  var s: array<vec4<f32>, K>;
+  var q: array<vec4<f32>, K>;
+  for (var i = 0u; i < K; i++) {
+    o[i] = select(r, r + i, i < n) * C4;
+    k[i] = inp[o[i]].x;
   }
-  let ms = (s.x + s.y + s.z + s.w) / f32(p.C);
-  let m = k + ms;
-  let v = max((q.x + q.y + q.z + q.w) / f32(p.C) - ms * ms, 0.0);
-  let r = 1.0 / sqrt(v + p.eps);
-  for (var c = 0u; c < C4; c++) { out[o + c] = (inp[o + c] - m) * r * weight[c] + bias[c]; }
-  mean[row] = m;
-  rstd[row] = r;
+  for (var c = 0u; c < C4; c++) {
+    for (var i = 0u; i < K; i++) {
+      let d = inp[o[i] + c] - k[i];
+      s[i] += d;
+      q[i] += d * d;
+    }
+  }
+  var m: array<f32, K>;
+  var rs: array<f32, K>;
+  for (var i = 0u; i < K; i++) {
+    let ms = (s[i].x + s[i].y + s[i].z + s[i].w) / f32(p.C);
+    m[i] = k[i] + ms;
+    let v = max((q[i].x + q[i].y + q[i].z + q[i].w) / f32(p.C) - ms * ms, 0.0);
+    rs[i] = 1.0 / sqrt(v + p.eps);
+  }
+  for (var c = 0u; c < C4; c++) {
+    let w = weight[c];
+    let b = bias[c];
+    for (var i = 0u; i < K; i++) {
+      if (i < n) { out[o[i] + c] = (inp[o[i] + c] - m[i]) * rs[i] * w + b; }
+    }
+  }
+  for (var i = 0u; i < n; i++) {
+    mean[r + i] = m[i];
+    rstd[r + i] = rs[i];
+  }
 }

@@ -25,7 +25,7 @@ export interface LayernormDims {
 
 /**
  * How rows map to the hardware: `workgroup` (one workgroup per row, tree reductions; for GPUs) or `invocation`
- * (one row, or row block, per invocation, vec4 loads, no barriers; for CPU-emulated adapters such as llvmpipe,
+ * (a few rows, or a row block, per invocation, vec4 loads, no barriers; for CPU-emulated adapters such as llvmpipe,
  * needs C % 4 = 0 and C <= 1024). Default: `invocation` on a software adapter where C allows it.
  */
 export type LayernormLayout = "workgroup" | "invocation";
@@ -67,6 +67,8 @@ const BACKWARD_ROWS: KernelSource = {
 };
 /** Invocations per workgroup of the `invocation` layout (each owns a row or a row block). */
 const ROWS_WG = 8;
+/** Rows per invocation of layernorm_forward_rows.wgsl (its `K`). */
+const FORWARD_ROWS_PER_INVOCATION = 4;
 
 const BACKWARD_REDUCE: KernelSource = {
   file: "layernorm_backward_reduce.wgsl",
@@ -115,7 +117,7 @@ export async function layernormForward(
     kernel,
     [t.out, t.mean, t.rstd, t.inp, t.weight, t.bias],
     new ParamPack().u32(d.rows).u32(d.C).f32(d.eps).bytes(),
-    rows ? grid1d(gpu, d.rows, ROWS_WG) : grid1d(gpu, d.rows, 1),
+    rows ? grid1d(gpu, groups(d.rows, FORWARD_ROWS_PER_INVOCATION), ROWS_WG) : grid1d(gpu, d.rows, 1),
   );
 }
 

@@ -5,7 +5,12 @@
  *
  * @module
  */
+import crossentropyCountWgsl from "../../shaders/crossentropy_count.wgsl" with { type: "text" };
 import crossentropyForwardWgsl from "../../shaders/crossentropy_forward.wgsl" with { type: "text" };
+import crossentropyForwardRowsWgsl from "../../shaders/crossentropy_forward_rows.wgsl" with { type: "text" };
+import crossentropyForwardRows4Wgsl from "../../shaders/crossentropy_forward_rows4.wgsl" with {
+  type: "text",
+};
 import crossentropyReduceWgsl from "../../shaders/crossentropy_reduce.wgsl" with { type: "text" };
 import mseForwardWgsl from "../../shaders/mse_forward.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
@@ -15,13 +20,40 @@ import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
 
-/** Invocations per row of the cross-entropy; chosen by `bench/elementwise_bench.ts`. */
+/** Invocations per row of the cross-entropy's `workgroup` layout; chosen by `bench/elementwise_bench.ts`. */
 const WG = 256;
+/** Rows per workgroup of the `invocation` layout (one row per invocation; llvmpipe's SIMD width). */
+const ROWS_WG = 8;
+
+/**
+ * How the cross-entropy maps rows to the hardware: `workgroup` (one workgroup per row, tree reductions; for
+ * GPUs) or `invocation` (one row per invocation, vec4 loads where V % 4 = 0, no barriers; for CPU-emulated
+ * adapters such as llvmpipe). Default: `invocation` on a software adapter.
+ */
+export type CrossEntropyLayout = "workgroup" | "invocation";
 
 const CE_FORWARD: KernelSource = {
   file: "crossentropy_forward.wgsl",
   code: crossentropyForwardWgsl,
   bindings: ["read_write", "read_write", "read", "read", "uniform"],
+};
+
+const CE_COUNT: KernelSource = {
+  file: "crossentropy_count.wgsl",
+  code: crossentropyCountWgsl,
+  bindings: ["read_write", "read", "uniform"],
+};
+
+const CE_ROWS: KernelSource = {
+  file: "crossentropy_forward_rows.wgsl",
+  code: crossentropyForwardRowsWgsl,
+  bindings: ["read_write", "read_write", "read", "read", "read", "uniform"],
+};
+
+const CE_ROWS4: KernelSource = {
+  ...CE_ROWS,
+  file: "crossentropy_forward_rows4.wgsl",
+  code: crossentropyForwardRows4Wgsl,
 };
 
 const CE_REDUCE: KernelSource = {
@@ -39,7 +71,8 @@ const MSE_FORWARD: KernelSource = {
 /**
  * Prepares the fused cross-entropy over `N` rows of `V` logits: `losses` (N) per row, `loss` (1) their mean
  * over the rows with a valid target (0 when there is none), and `dlogits = (softmax - onehot) / count` (0 for
- * ignored rows), the gradient of `loss`. `targets` is an i32 tensor (N). Two dispatches, in order.
+ * ignored rows), the gradient of `loss`. `targets` is an i32 tensor (N). Two dispatches (three with the
+ * `invocation` layout, which parks the count in `loss` until the last one), to be recorded in order.
  *
  * @example
  * ```ts
@@ -55,7 +88,7 @@ const MSE_FORWARD: KernelSource = {
 export async function crossEntropyForward(
   gpu: Gpu,
   t: { loss: Tensor; losses: Tensor; dlogits: Tensor; logits: Tensor; targets: Tensor },
-  d: { N: number; V: number },
+  d: { N: number; V: number; layout?: CrossEntropyLayout },
 ): Promise<Dispatch[]> {
   const k = "crossEntropyForward";
   assertSize(k, "loss", t.loss, 1, "1");
@@ -66,8 +99,23 @@ export async function crossEntropyForward(
   if (t.targets.dtype !== "i32") throw new ShapeError(`${k}: 'targets' must be i32, got ${t.targets.dtype}`);
   if (d.V < 1) throw new ShapeError(`${k}: V must be >= 1, got ${d.V}`);
   const params = new ParamPack().u32(d.N).u32(d.V).bytes();
-  const rows = await gpu.pipelines.get(CE_FORWARD, { WG });
   const reduce = await gpu.pipelines.get(CE_REDUCE, { WG: 64 });
+  if ((d.layout ?? (gpu.isSoftware ? "invocation" : "workgroup")) === "invocation") {
+    const count = await gpu.pipelines.get(CE_COUNT, { WG: 64 });
+    const rows = await gpu.pipelines.get(d.V % 4 === 0 ? CE_ROWS4 : CE_ROWS, { WG: ROWS_WG });
+    return [
+      prepareDispatch(gpu, count, [t.loss, t.targets], params, [1]),
+      prepareDispatch(
+        gpu,
+        rows,
+        [t.losses, t.dlogits, t.logits, t.targets, t.loss],
+        params,
+        grid1d(gpu, Math.max(d.N, 1), ROWS_WG),
+      ),
+      prepareDispatch(gpu, reduce, [t.loss, t.losses, t.targets], params, [1]),
+    ];
+  }
+  const rows = await gpu.pipelines.get(CE_FORWARD, { WG });
   return [
     prepareDispatch(
       gpu,

@@ -8,17 +8,30 @@ import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest } from "../_util/gpu.ts";
 import { Rng } from "../_util/rng.ts";
 
-// WG = 128 columns per pass: C = 127, 128, 129; backward row blocks of 64 groups: rows = 63, 64, 65, 130;
-// an odd shape (45, 65); the BERT-base slice B*T = 2*128 rows of C = 768.
-const SHAPES: [number, number][] = [[45, 65], [3, 127], [3, 128], [3, 129], [63, 16], [64, 16], [65, 16], [
-  130,
-  9,
-], [
-  256,
-  768,
-]];
+// WG = 128 columns per pass: C = 127, 128, 129; backward row blocks of 64 groups: rows = 63, 64, 65, 130, and
+// 390 (blocks of 7 rows: a step of four rows and one of three in the `invocation` layout); an odd shape (45, 65);
+// the BERT-base slice B*T = 2*128 rows of C = 768.
+const SHAPES: [number, number][] = [
+  [45, 65],
+  [3, 127],
+  [3, 128],
+  [3, 129],
+  [63, 16],
+  [64, 16],
+  [65, 16],
+  [
+    130,
+    9,
+  ],
+  [390, 16],
+  [
+    256,
+    768,
+  ],
+];
 
-// Both layouts where C allows the `invocation` one (C % 4 = 0); its WG = 8 rows: rows = 7, 8, 9 too.
+// Both layouts where C allows the `invocation` one (C % 4 = 0); its WG = 8 invocations of one row block
+// (backward) or of four rows (forward: workgroups of 32 rows, rows = 63, 64, 65; tails of 1, 2, 3 rows above).
 const CASES: [number, number, gpu.LayernormLayout, boolean][] = [];
 for (const [rows, C] of [...SHAPES, [7, 64], [8, 64], [9, 64]] as [number, number][]) {
   for (const layout of ["workgroup", "invocation"] as const) {

@@ -8,45 +8,60 @@ import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest } from "../_util/gpu.ts";
 import { Rng } from "../_util/rng.ts";
 
-// WG = 256 classes per pass: V = 255, 256, 257; an odd shape (45, 65); all rows ignored; N = 0; BERT-base slices:
-// token classification (B*T = 2*128 rows, 9 labels) and a 4096-class head over T = 128 rows.
-const CE: [number, number, number][] = [[45, 65, 0.2], [3, 255, 0], [3, 256, 0], [3, 257, 0.3], [4, 5, 1], [
-  0,
-  5,
-  0,
-], [
-  256,
-  9,
-  0.1,
-], [128, 4096, 0.1]];
+// Both layouts. `workgroup`: WG = 256 classes per pass: V = 255, 256, 257. `invocation`: 8 rows per
+// workgroup: N = 7, 8, 9; vec4 loads where V % 4 = 0 (256, 4096, 8192, 4), scalar ones otherwise (255, 257, 65,
+// 9, 5). Also an odd shape (45, 65); all rows ignored; N = 0; BERT-base slices: token classification
+// (B*T = 2*128 rows, 9 labels), a 4096-class head over T = 128 rows and an 8192-word MLM head, mostly ignored.
+const CE: [number, number, number][] = [
+  [45, 65, 0.2],
+  [3, 255, 0],
+  [3, 256, 0],
+  [3, 257, 0.3],
+  [4, 5, 1],
+  [0, 5, 0],
+  [7, 4, 0.2],
+  [8, 9, 0.2],
+  [9, 12, 0.2],
+  [256, 9, 0.1],
+  [128, 4096, 0.1],
+  [40, 8192, 0.85],
+];
 
 for (const [N, V, ignoreShare] of CE) {
-  gpuTest(`cross-entropy loss, losses and dlogits, N = ${N}, V = ${V}, ignored ${ignoreShare}`, async (g) => {
-    const rng = new Rng(N * 31 + V);
-    const x = rng.floats(N * V, -8, 8);
-    const targets = Int32Array.from({ length: N }, () => rng.next() < ignoreShare ? -100 : rng.int(V));
-    const logits = await createTensor(g, [N, V], "f32", { data: x });
-    const tt = await createTensor(g, [N], "i32", { data: targets });
-    const loss = await createTensor(g, [1]);
-    const losses = await createTensor(g, [N]);
-    const dlogits = await createTensor(g, [N, V]);
-    const ds = await gpu.crossEntropyForward(g, { loss, losses, dlogits, logits, targets: tt }, { N, V });
-    await runDispatches(g, ds);
-    const want = ref.crossEntropyForward(x, targets, { N, V });
-    const got = {
-      loss: await readFloats(g, loss),
-      losses: await readFloats(g, losses),
-      d: await readFloats(g, dlogits),
-    };
-    assertClose(got.loss, [want.loss], { atol: 1e-5, rtol: 1e-5, name: "loss" });
-    assertClose(got.losses, want.losses, { atol: 1e-5, rtol: 1e-5, name: "losses" });
-    assertClose(got.d, want.dlogits, { atol: 1e-7, rtol: 1e-4, name: "dlogits" });
-    await runDispatches(g, ds);
-    assert.deepEqual(await readFloats(g, loss), got.loss);
-    assert.deepEqual(await readFloats(g, losses), got.losses);
-    assert.deepEqual(await readFloats(g, dlogits), got.d);
-    for (const t of [logits, tt, loss, losses, dlogits]) t.destroy();
-  });
+  for (const layout of ["workgroup", "invocation"] as const) {
+    gpuTest(`cross-entropy ${layout} layout, N = ${N}, V = ${V}, ignored ${ignoreShare}`, async (g) => {
+      const rng = new Rng(N * 31 + V);
+      const x = rng.floats(N * V, -8, 8);
+      const targets = Int32Array.from({ length: N }, () => rng.next() < ignoreShare ? -100 : rng.int(V));
+      const logits = await createTensor(g, [N, V], "f32", { data: x });
+      const tt = await createTensor(g, [N], "i32", { data: targets });
+      const loss = await createTensor(g, [1]);
+      const losses = await createTensor(g, [N], "f32", { data: new Float32Array(N).fill(Number.NaN) });
+      const dlogits = await createTensor(g, [N, V], "f32", {
+        data: new Float32Array(N * V).fill(Number.NaN),
+      });
+      const ds = await gpu.crossEntropyForward(g, { loss, losses, dlogits, logits, targets: tt }, {
+        N,
+        V,
+        layout,
+      });
+      await runDispatches(g, ds);
+      const want = ref.crossEntropyForward(x, targets, { N, V });
+      const got = {
+        loss: await readFloats(g, loss),
+        losses: await readFloats(g, losses),
+        d: await readFloats(g, dlogits),
+      };
+      assertClose(got.loss, [want.loss], { atol: 1e-5, rtol: 1e-5, name: "loss" });
+      assertClose(got.losses, want.losses, { atol: 1e-5, rtol: 1e-5, name: "losses" });
+      assertClose(got.d, want.dlogits, { atol: 1e-7, rtol: 1e-4, name: "dlogits" });
+      await runDispatches(g, ds);
+      assert.deepEqual(await readFloats(g, loss), got.loss);
+      assert.deepEqual(await readFloats(g, losses), got.losses);
+      assert.deepEqual(await readFloats(g, dlogits), got.d);
+      for (const t of [logits, tt, loss, losses, dlogits]) t.destroy();
+    });
+  }
 }
 
 // WG = 64: N = 63, 64, 65; N = 0 (loss 0, no NaN); an odd N; a batch of 16 regression outputs.

@@ -8,17 +8,23 @@ import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest } from "../_util/gpu.ts";
 import { Rng } from "../_util/rng.ts";
 
-// WG = 64 rows per workgroup: boundaries 63, 64, 65; an odd shape; a BERT-base slice (12 heads x 128 x 128).
-const SHAPES = [
+// WG = 64 rows per workgroup: boundaries 63, 64, 65; an odd shape; a BERT-base slice (12 heads x 128 x 128);
+// the vec4 kernels where cols % 4 = 0 (cols = 4, 8, 128) and the scalar ones forced there too.
+const SHAPES: { rows: number; cols: number; scalar?: boolean }[] = [
   { rows: 45, cols: 65 },
   { rows: 63, cols: 7 },
   { rows: 64, cols: 1 },
+  { rows: 63, cols: 4 },
+  { rows: 64, cols: 8 },
   { rows: 65, cols: 128 },
+  { rows: 65, cols: 128, scalar: true },
   { rows: 12 * 128, cols: 128 },
+  { rows: 12 * 128, cols: 128, scalar: true },
 ];
 
 for (const d of SHAPES) {
-  gpuTest(`softmax forward and backward rows=${d.rows} cols=${d.cols}`, async (g) => {
+  const kind = d.scalar || d.cols % 4 !== 0 ? "scalar" : "vec4";
+  gpuTest(`softmax forward and backward (${kind}) rows=${d.rows} cols=${d.cols}`, async (g) => {
     const rng = new Rng(d.rows * 3 + d.cols);
     const n = d.rows * d.cols;
     // Large logits (up to +-60) check the max subtraction: exp(60) alone would be fine, exp(90) would not.
