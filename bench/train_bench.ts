@@ -13,7 +13,7 @@ import { initParameter, parameterSpecs } from "../src/model/weights.ts";
 import { AdDrop, type AdDropOptions } from "../src/pipeline/addrop.ts";
 import { Optimizer } from "../src/pipeline/optimizer.ts";
 import { ProgramCache, TrainStep } from "../src/pipeline/train_step.ts";
-import { timeWall } from "../src/gpu/timing.ts";
+import { summarize, timeWall, type Timing } from "../src/gpu/timing.ts";
 import { type BenchCase, type BenchResult, millis } from "./_util.ts";
 
 const B = 8;
@@ -79,17 +79,56 @@ async function measure(
     })
     : null;
   let i = 0;
-  const t = await timeWall(async () => {
-    const program = addrop ? await addrop.prepare(s.batch, i) : undefined;
+  const step = async (withAdDrop: boolean) => {
+    const program = withAdDrop ? await addrop!.prepare(s.batch, i) : undefined;
     await s.step.run(s.batch, i, { program, optimizerStep: i + 1, lr: 1e-4 });
     i++;
-  }, runs);
+  };
+  // AD-DROP cases time a plain step right before each AD-DROP step (same model, same run), so their ratio to
+  // plain is a median over adjacent pairs and does not drift with the host's speed.
+  const ratios: number[] = [];
+  const plainMs: number[] = [];
+  let t: Timing;
+  if (!addrop) t = await timeWall(() => step(false), runs);
+  else {
+    const samples: number[] = [];
+    for (let k = 0; k < runs.warmup + runs.repeats; k++) {
+      const t0 = performance.now();
+      await step(false);
+      const t1 = performance.now();
+      await step(true);
+      const t2 = performance.now();
+      if (k < runs.warmup) continue;
+      plainMs.push(t1 - t0);
+      samples.push(t2 - t1);
+      ratios.push((t2 - t1) / (t1 - t0));
+    }
+    t = summarize(samples, "wall-clock");
+  }
   const peakMb = (gpu.memory.peak - s.base) / 2 ** 20;
   addrop?.destroy();
   s.enc.destroy();
   s.opt.destroy();
   s.store.destroy();
-  const out = [millis(name, t, `B=${B} T=${T}, wall clock per step`)];
+  const ratio = ratios.length ? summarize(ratios, "wall-clock").median : null;
+  const pairNote = ratio === null
+    ? ""
+    : `; ${
+      ratio.toFixed(3)
+    }x the plain step timed just before it (median of ${ratios.length} pairs; those plain steps ${
+      summarize(plainMs, "wall-clock").median.toFixed(0)
+    } ms)`;
+  const out = [millis(name, t, `B=${B} T=${T}, wall clock per step${pairNote}`)];
+  if (ratio !== null) {
+    out.push({
+      name: `${name}_ratio`,
+      unit: "x plain",
+      median: ratio,
+      min: Math.min(...ratios),
+      max: Math.max(...ratios),
+      note: "AD-DROP step / the plain step timed just before it, same model and run (median over pairs)",
+    });
+  }
   if (!ad) {
     out.push({
       name: `${name}_memory`,
