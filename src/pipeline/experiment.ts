@@ -14,6 +14,7 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { evaluate } from "./evaluate_run.ts";
 import { scratchCopy, writeHashOrdered } from "./experiment_data.ts";
 import {
+  BUDGET_KEYS,
   experimentCommand,
   type ExperimentOptions,
   type PlannedRun,
@@ -58,12 +59,7 @@ const readJson = async <T>(path: string): Promise<T | null> =>
 function describe(p: PlannedRun): string {
   const o = p.options;
   const keys = [
-    "maxTrainSamples",
-    "maxEvalSamples",
-    "epochs",
-    "batchSize",
-    "maxLength",
-    "learningRate",
+    ...BUDGET_KEYS,
     "adDrop",
     ...(o.adDrop ? ["attribution", "layers", "crossTuning", "p", "q", "selection"] : []),
     ...(o.adDrop && o.attribution === "ig" ? ["igSteps"] : []),

@@ -74,6 +74,16 @@ export interface ExperimentTask {
   budget: Budget;
 }
 
+/** The default per-run budget of the bundled tasks (sized for a 2-core machine with a software adapter). */
+const BUDGET: Budget = {
+  maxTrainSamples: 320,
+  maxEvalSamples: 200,
+  epochs: 2,
+  batchSize: 16,
+  maxLength: 64,
+  learningRate: 1e-3,
+};
+
 /** The bundled tasks (data/README.md) and their default budgets: the one table to edit. */
 export const DEFAULT_TASKS: Readonly<Record<string, ExperimentTask>> = {
   spam: {
@@ -82,14 +92,7 @@ export const DEFAULT_TASKS: Readonly<Record<string, ExperimentTask>> = {
     metric: "accuracy",
     description: "accuracy",
     tests: [{ name: "hard_ham", title: "spam (hard ham)", file: "data/spam/hard_ham_test.jsonl" }],
-    budget: {
-      maxTrainSamples: 320,
-      maxEvalSamples: 200,
-      epochs: 2,
-      batchSize: 16,
-      maxLength: 64,
-      learningRate: 1e-3,
-    },
+    budget: BUDGET,
   },
   brown_genre: {
     train: "data/brown_genre/train.jsonl",
@@ -97,14 +100,7 @@ export const DEFAULT_TASKS: Readonly<Record<string, ExperimentTask>> = {
     metric: "accuracy",
     description: "accuracy over 15 genres",
     hashOrder: true,
-    budget: {
-      maxTrainSamples: 320,
-      maxEvalSamples: 200,
-      epochs: 2,
-      batchSize: 16,
-      maxLength: 64,
-      learningRate: 1e-3,
-    },
+    budget: BUDGET,
   },
   brown_pos: {
     train: "data/brown_pos/train.conll",
@@ -112,14 +108,7 @@ export const DEFAULT_TASKS: Readonly<Record<string, ExperimentTask>> = {
     metric: "accuracy",
     description: "token accuracy over 12 universal tags, scored on each word's first sub-token",
     hashOrder: true,
-    budget: {
-      maxTrainSamples: 320,
-      maxEvalSamples: 200,
-      epochs: 2,
-      batchSize: 16,
-      maxLength: 64,
-      learningRate: 1e-3,
-    },
+    budget: BUDGET,
   },
 };
 
