@@ -1,8 +1,8 @@
 /**
  * What a vec4 load costs one invocation, by where it comes from (storage buffer at a per-invocation or a
- * shared address, uniform buffer, workgroup memory), beside the loop's own cost: the figures that decide kernel
- * design on a software adapter, where every storage load is a per-lane loop (see the README's performance
- * notes). Each case runs the same dispatch with 8192 and with 16 loads per invocation and reports the difference
+ * shared address, uniform buffer, workgroup memory, texture), beside the loop's own cost: the figures that
+ * decide kernel design on a software adapter, where every storage load is a per-lane loop (see the README's
+ * performance notes). Each case runs the same dispatch with 8192 and with 16 loads per invocation and reports the difference
  * per load, so the fixed cost of a submit (~11 ms in Deno here) cancels.
  *
  * @module
@@ -22,6 +22,7 @@ const MODES = [
   ["load_uniform_buffer", 2],
   ["load_workgroup", 3],
   ["load_none_fma", 4],
+  ["load_texture", 5],
 ] as const;
 
 async function measure(gpu: Gpu, name: string, mode: number): Promise<BenchResult> {
@@ -29,6 +30,11 @@ async function measure(gpu: Gpu, name: string, mode: number): Promise<BenchResul
   const out = dev.createBuffer({ size: INVOCATIONS * 16, usage: GPUBufferUsage.STORAGE });
   const s = dev.createBuffer({ size: 16384 * 16, usage: GPUBufferUsage.STORAGE });
   const u = dev.createBuffer({ size: 4096 * 16, usage: GPUBufferUsage.UNIFORM });
+  const tex = dev.createTexture({
+    size: [128, 128],
+    format: "rgba32float",
+    usage: GPUTextureUsage.TEXTURE_BINDING,
+  });
   const module = dev.createShaderModule({ label: "bench_load_paths.wgsl", code });
   const time = async (loads: number) => {
     const pipeline = await dev.createComputePipelineAsync({
@@ -37,7 +43,10 @@ async function measure(gpu: Gpu, name: string, mode: number): Promise<BenchResul
     });
     const bindGroup = dev.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: [out, s, u].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: [
+        ...[out, s, u].map((buffer, binding) => ({ binding, resource: { buffer } })),
+        { binding: 3, resource: tex.createView() },
+      ],
     });
     return await timeWall(async () => {
       const enc = dev.createCommandEncoder();
@@ -53,6 +62,7 @@ async function measure(gpu: Gpu, name: string, mode: number): Promise<BenchResul
   const t1 = await time(L0);
   const t2 = await time(L);
   [out, s, u].forEach((b) => b.destroy());
+  tex.destroy();
   const per = (a: number, b: number) => Math.max(0, (b - a) * 1e6 / (INVOCATIONS * (L - L0)));
   return {
     name,

@@ -35,8 +35,23 @@ export const benchmarks: BenchCase[] = [
       const weight = await createTensor(gpu, [N, K]);
       const bias = await createTensor(gpu, [N]);
       const out = await createTensor(gpu, [M, N]);
-      const d = await matmulForward(gpu, { out, inp, weight, bias }, { M, K, N });
-      return [await timed(gpu, "matmul_1024x768x768", "out = inp @ W^T + b", [inp, weight, bias, out], [d])];
+      const ds = await matmulForward(gpu, { out, inp, weight, bias }, { M, K, N });
+      const note = "out = inp @ W^T + b (incl. packing both operands on software adapters)";
+      return [await timed(gpu, "matmul_1024x768x768", note, [inp, weight, bias, out], ds)];
+    },
+  },
+  {
+    // The same product with the storage-buffer kernel (matmul_nt.wgsl), for comparison in the same run.
+    name: "matmul_1024x768x768_storage",
+    async run(gpu) {
+      const inp = await createTensor(gpu, [M, K]);
+      const weight = await createTensor(gpu, [N, K]);
+      const bias = await createTensor(gpu, [N]);
+      const out = await createTensor(gpu, [M, N]);
+      const variant = gpu.isSoftware ? "cpu-storage" : "gpu";
+      const ds = await matmulForward(gpu, { out, inp, weight, bias }, { M, K, N, variant });
+      const note = `out = inp @ W^T + b, variant ${variant}`;
+      return [await timed(gpu, "matmul_1024x768x768_storage", note, [inp, weight, bias, out], ds)];
     },
   },
   {
@@ -50,7 +65,13 @@ export const benchmarks: BenchCase[] = [
       const ds = await matmulBackward(gpu, t, { M, K, N });
       const name = "matmul_backward_dinp_1024x768x768";
       return [
-        await timed(gpu, name, "dinp = dout @ W (incl. transpose of W)", [dout, inp, weight, dinp], ds),
+        await timed(
+          gpu,
+          name,
+          "dinp = dout @ W (incl. packing / transposing W)",
+          [dout, inp, weight, dinp],
+          ds,
+        ),
       ];
     },
   },

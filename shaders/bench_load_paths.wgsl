@@ -4,6 +4,7 @@
 //   0 storage buffer, a different address per invocation   1 storage buffer, the same address in a workgroup
 //   2 uniform buffer, a different address per invocation   3 workgroup memory, a different address
 //   4 no load: one FMA per step instead (the loop's own cost)
+//   5 rgba32float texture (textureLoad), a different texel per invocation
 // One invocation owns one output vec4.
 
 override MODE: u32 = 0u;
@@ -12,6 +13,7 @@ override L: u32 = 1024u;  // loads per invocation, a multiple of 16
 @group(0) @binding(0) var<storage, read_write> out: array<vec4<f32>>;  // (invocations)
 @group(0) @binding(1) var<storage, read> s: array<vec4<f32>>;          // (16384)
 @group(0) @binding(2) var<uniform> u: array<vec4<f32>, 4096>;
+@group(0) @binding(3) var t: texture_2d<f32>;                           // (128 x 128)
 
 var<workgroup> w: array<vec4<f32>, 1024>;
 
@@ -21,6 +23,10 @@ fn load(k: u32, lid: u32, wid: u32) -> vec4<f32> {
     case 1u: { return s[(wid * 37u + k * 64u) & 16383u]; }
     case 2u: { return u[(lid * 37u + k * 8u) & 4095u]; }
     case 3u: { return w[(lid * 37u + k * 8u) & 1023u]; }
+    case 5u: {
+      let i = (lid * 37u + k * 64u) & 16383u;
+      return textureLoad(t, vec2<u32>(i & 127u, i >> 7u), 0);
+    }
     default: { return vec4<f32>(f32(k)); }
   }
 }

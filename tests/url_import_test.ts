@@ -38,8 +38,8 @@ Deno.test({
           `const a = await addrop.createTensor(gpu, [3], "f32", { data: [1, 2, 3] });\n` +
           `const w = await addrop.createTensor(gpu, [2, 3], "f32", { data: [1, 0, 0, 0, 1, 1] });\n` +
           `const out = await addrop.createTensor(gpu, [1, 2]);\n` +
-          `await addrop.runDispatches(gpu, [await addrop.matmulForward(gpu, { out, inp: a, weight: w, bias: null },` +
-          ` { M: 1, K: 3, N: 2 })]);\n` +
+          `await addrop.runDispatches(gpu, await addrop.matmulForward(gpu, { out, inp: a, weight: w, bias: null },` +
+          ` { M: 1, K: 3, N: 2 }));\n` +
           `const r = await addrop.readTensor(gpu, out);\n` +
           `console.log("RESULT " + JSON.stringify(Array.from(r)));\n` +
           `gpu.destroy();\n`,

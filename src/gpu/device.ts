@@ -21,6 +21,7 @@ const WANTED_LIMITS = [
   "maxComputeWorkgroupsPerDimension",
   "maxBindGroups",
   "maxUniformBufferBindingSize",
+  "maxTextureDimension2D",
 ] as const;
 
 const OPTIONAL_FEATURES = ["shader-f16", "timestamp-query", "subgroups"] as const;

@@ -10,10 +10,10 @@ import type { Kernel } from "./pipeline.ts";
 import type { Tensor } from "./tensor.ts";
 
 /**
- * A tensor (a whole buffer or a view), or a byte range of one relative to the tensor's start (for split bindings
- * of tensors above the binding limit).
+ * A tensor (a whole buffer or a view), a byte range of one relative to the tensor's start (for split bindings
+ * of tensors above the binding limit), or a texture (for `texture` / `texture_write` bindings).
  */
-export type Binding = Tensor | { tensor: Tensor; offset: number; size: number };
+export type Binding = Tensor | { tensor: Tensor; offset: number; size: number } | { texture: GPUTexture };
 
 /** Workgroup counts (x, y, z). */
 export type Grid = readonly [number, number?, number?];
@@ -41,7 +41,8 @@ export class Dispatch {
   }
 }
 
-function bindingResource(b: Binding): GPUBufferBinding {
+function bindingResource(b: Binding): GPUBindingResource {
+  if ("texture" in b) return b.texture.createView();
   if ("tensor" in b) return { buffer: b.tensor.buffer, offset: b.tensor.byteOffset + b.offset, size: b.size };
   if (b.isWhole) return { buffer: b.buffer };
   return { buffer: b.buffer, offset: b.byteOffset, size: Math.max(4, b.byteSize) };

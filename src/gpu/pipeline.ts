@@ -7,8 +7,11 @@
 import type { Gpu } from "./device.ts";
 import { type CompileMessage, GpuValidationError, ShaderCompileError } from "./errors.ts";
 
-/** Access of one binding, in binding order. A `uniform` binding, if any, is the last. */
-export type Access = "uniform" | "read" | "read_write";
+/**
+ * Access of one binding, in binding order. A `uniform` binding, if any, is the last. `texture` is a sampled 2D
+ * float texture read with `textureLoad`; `texture_write` a write-only rgba32float storage texture.
+ */
+export type Access = "uniform" | "read" | "read_write" | "texture" | "texture_write";
 
 /** A WGSL shader with the layout of its bindings (group 0, bindings 0..n-1). */
 export interface KernelSource {
@@ -37,11 +40,25 @@ export class Kernel {
   }
 }
 
-const BUFFER_TYPE: Record<Access, GPUBufferBindingType> = {
-  uniform: "uniform",
-  read: "read-only-storage",
-  read_write: "storage",
-};
+function layoutEntry(access: Access, binding: number): GPUBindGroupLayoutEntry {
+  const visibility = GPUShaderStage.COMPUTE;
+  switch (access) {
+    case "texture":
+      return { binding, visibility, texture: { sampleType: "unfilterable-float", viewDimension: "2d" } };
+    case "texture_write":
+      return {
+        binding,
+        visibility,
+        storageTexture: { access: "write-only", format: "rgba32float", viewDimension: "2d" },
+      };
+    case "uniform":
+      return { binding, visibility, buffer: { type: "uniform" } };
+    case "read":
+      return { binding, visibility, buffer: { type: "read-only-storage" } };
+    case "read_write":
+      return { binding, visibility, buffer: { type: "storage" } };
+  }
+}
 
 /** One compile per shader + entry point + constants, per device. */
 export class PipelineCache {
@@ -87,11 +104,7 @@ export class PipelineCache {
     device.pushErrorScope("validation");
     const layout = device.createBindGroupLayout({
       label: source.file,
-      entries: source.bindings.map((access, binding) => ({
-        binding,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: BUFFER_TYPE[access] },
-      })),
+      entries: source.bindings.map(layoutEntry),
     });
     let pipeline: GPUComputePipeline;
     try {

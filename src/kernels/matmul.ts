@@ -59,7 +59,9 @@ export interface BatchedMatmulDims {
 }
 
 /**
- * Prepares `out (M, N) = inp (M, K) @ weight (N, K)^T + bias (N)`; `bias` may be null.
+ * Prepares `out (M, N) = inp (M, K) @ weight (N, K)^T + bias (N)`; `bias` may be null. Run the returned
+ * dispatches in order, not interleaved with another matmul's (on a software adapter the operands are packed
+ * into textures shared by all matmuls of the device first).
  *
  * @example
  * ```ts
@@ -68,7 +70,7 @@ export interface BatchedMatmulDims {
  * const inp = await createTensor(gpu, [1, 2], "f32", { data: [1, 2] });
  * const weight = await createTensor(gpu, [1, 2], "f32", { data: [3, 4] });
  * const out = await createTensor(gpu, [1, 1]);
- * await runDispatches(gpu, [await matmulForward(gpu, { out, inp, weight, bias: null }, { M: 1, K: 2, N: 1 })]);
+ * await runDispatches(gpu, await matmulForward(gpu, { out, inp, weight, bias: null }, { M: 1, K: 2, N: 1 }));
  * console.log(await readTensor(gpu, out)); // Float32Array [11]
  * ```
  */
@@ -76,7 +78,7 @@ export async function matmulForward(
   gpu: Gpu,
   t: { out: Tensor; inp: Tensor; weight: Tensor; bias: Tensor | null },
   d: MatmulDims,
-): Promise<Dispatch> {
+): Promise<Dispatch[]> {
   const k = "matmulForward";
   assertSize(k, "out", t.out, d.M * d.N, `M*N = ${d.M}*${d.N}`);
   assertSize(k, "inp", t.inp, d.M * d.K, `M*K = ${d.M}*${d.K}`);
@@ -84,7 +86,7 @@ export async function matmulForward(
   if (t.bias) assertSize(k, "bias", t.bias, d.N, `N = ${d.N}`);
   assertBindable(gpu, k, t);
   // out(m, n) = sum_k inp[m, k] weight[n, k]: both operands K-contiguous, so always a single dispatch.
-  const [dispatch] = await gemm(gpu, {
+  return await gemm(gpu, {
     out: t.out,
     a: t.inp,
     aPMajor: false,
@@ -99,15 +101,14 @@ export async function matmulForward(
     accumulate: false,
     variant: pickVariant(gpu, d.variant),
   });
-  return dispatch;
 }
 
 /**
  * Prepares the backward of {@linkcode matmulForward}: `dinp (M, K) = dout (M, N) @ weight (N, K)` (`+=` with
  * `accumulateInput`), `dweight (N, K) += dout^T @ inp`, `dbias (N) += column sums of dout` (parameter
  * gradients accumulate). Any output may be null to skip it. Run the returned dispatches in order and do not
- * interleave them with another matmul's list: on llvmpipe a transpose into a scratch buffer shared by all
- * matmuls of the device precedes the product that reads it.
+ * interleave them with another matmul's list: on a software adapter the operands are packed into textures
+ * shared by all matmuls of the device first.
  *
  * @example
  * ```ts

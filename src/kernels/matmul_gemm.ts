@@ -18,10 +18,11 @@ import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import { createTensor, type Tensor } from "../gpu/tensor.ts";
+import { packedFits, packedProduct } from "./matmul_packed.ts";
 import { ShapeError } from "./shapes.ts";
 
 /** `cpu`: tiling for software adapters such as llvmpipe; `gpu`: workgroup-memory tiling for hardware GPUs. */
-export type MatmulVariant = "cpu" | "gpu";
+export type MatmulVariant = "cpu" | "cpu-storage" | "gpu";
 
 const CPU_BINDINGS = ["read_write", "read", "read", "read", "uniform"] as const;
 const NT: KernelSource = { file: "matmul_nt.wgsl", code: nt, bindings: CPU_BINDINGS };
@@ -62,8 +63,10 @@ export interface GemmPlan {
 
 /** The variant for this adapter unless forced: `cpu` on software adapters, `gpu` on hardware. */
 export function pickVariant(gpu: Gpu, forced?: MatmulVariant): MatmulVariant {
-  if (forced !== undefined && forced !== "cpu" && forced !== "gpu") {
-    throw new RangeError(`matmul variant must be "cpu" or "gpu", got ${JSON.stringify(forced)}`);
+  if (forced !== undefined && forced !== "cpu" && forced !== "cpu-storage" && forced !== "gpu") {
+    throw new RangeError(
+      `matmul variant must be "cpu", "cpu-storage" or "gpu", got ${JSON.stringify(forced)}`,
+    );
   }
   return forced ?? (gpu.isSoftware ? "cpu" : "gpu");
 }
@@ -83,6 +86,30 @@ export function assertBindable(gpu: Gpu, kernel: string, tensors: Record<string,
 /** Prepares the dispatches of one product (run them in order, without other matmuls in between). */
 export async function gemm(gpu: Gpu, g: GemmPlan): Promise<Dispatch[]> {
   if (g.variant === "gpu") return [await tiledGemm(gpu, g)];
+  const c = { off: 0, bs: g.I * g.J, hs: 0, rs: g.J };
+  if (g.variant === "cpu" && packedFits(gpu, { N: g.J, K: g.P, c })) {
+    const operand = (tensor: Tensor, pMajor: boolean, rows: number) => ({
+      tensor,
+      off: 0,
+      bs: rows * g.P,
+      hs: 0,
+      sRow: pMajor ? 1 : g.P,
+      sK: pMajor ? rows : 1,
+    });
+    return await packedProduct(gpu, {
+      M: g.I,
+      N: g.J,
+      K: g.P,
+      B: g.Z,
+      NH: 1,
+      a: operand(g.a, g.aPMajor, g.I),
+      b: operand(g.b, g.bPMajor, g.J),
+      c: { tensor: g.out, ...c },
+      alpha: g.alpha,
+      bias: g.bias,
+      accumulate: g.accumulate,
+    });
+  }
   if (g.aPMajor === g.bPMajor) return [cpuAligned(g) ? await cpuGemm(gpu, g) : await tiledGemm(gpu, g)];
   // Mixed layouts: transpose one operand so both match, NT (both xp) or TN (both px); the smaller one
   // unless only the other choice gives the vec4 alignment the CPU kernels need.

@@ -117,7 +117,7 @@ export async function headForward(
     const xs = x.view([B * T, C]);
     return [
       await drop(h.drop1, xs, 1),
-      await matmulForward(gpu, { out: h.logits, inp: h.drop1, weight: w(n.out), bias: b(n.out) }, {
+      ...await matmulForward(gpu, { out: h.logits, inp: h.drop1, weight: w(n.out), bias: b(n.out) }, {
         M: B * T,
         K: C,
         N: L,
@@ -129,7 +129,7 @@ export async function headForward(
   const denseIn = style === "bert" ? h.first : h.drop0;
   if (style !== "bert") list.push(await drop(h.drop0, h.first, 0));
   list.push(
-    await matmulForward(gpu, { out: h.dense, inp: denseIn, weight: w(n.dense), bias: b(n.dense) }, {
+    ...await matmulForward(gpu, { out: h.dense, inp: denseIn, weight: w(n.dense), bias: b(n.dense) }, {
       M: B,
       K: C,
       N: C,
@@ -138,7 +138,7 @@ export async function headForward(
       kind: style === "electra" ? "gelu" : "tanh",
     }),
     await drop(h.drop1, h.act, 1),
-    await matmulForward(gpu, { out: h.logits, inp: h.drop1, weight: w(n.out), bias: b(n.out) }, {
+    ...await matmulForward(gpu, { out: h.logits, inp: h.drop1, weight: w(n.out), bias: b(n.out) }, {
       M: B,
       K: C,
       N: L,

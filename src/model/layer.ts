@@ -137,7 +137,7 @@ export function layerParamNames(prefix: string, l: number) {
   };
 }
 
-/** Forward of layer `l`: x (B, T, C) -> acts.out. */
+/** Forward of layer `l`: x (B, T, C) -> acts.out; `skipQkv` leaves out the Q, K, V projection (acts.qkv kept). */
 export async function layerForward(
   gpu: Gpu,
   store: ParamStore,
@@ -145,7 +145,7 @@ export async function layerForward(
   x: Tensor,
   a: LayerActivations,
   inp: LayerInputs,
-  d: LayerDims & { B: number; T: number; layer: number },
+  d: LayerDims & { B: number; T: number; layer: number; skipQkv?: boolean },
 ): Promise<Dispatch[]> {
   const { B, T, C, NH, I } = d;
   const M = B * T;
@@ -153,12 +153,14 @@ export async function layerForward(
   const b = (n: string) => store.param(`${n}.bias`);
   const attn = { B, T, C, NH, pDrop: d.pAttn, layer: d.layer };
   const scratch = attentionScratchShape(attn, "forward", inp.alpha !== null) ? a.attnScratch : null;
+  const qkv = d.skipQkv ? [] : await matmulForward(gpu, {
+    out: a.qkv,
+    inp: x,
+    weight: w(names.qkv),
+    bias: b(names.qkv),
+  }, { M, K: C, N: 3 * C });
   return [
-    await matmulForward(gpu, { out: a.qkv, inp: x, weight: w(names.qkv), bias: b(names.qkv) }, {
-      M,
-      K: C,
-      N: 3 * C,
-    }),
+    ...qkv,
     ...await attentionForward(gpu, {
       out: a.ctx,
       probs: a.probs,
@@ -169,7 +171,7 @@ export async function layerForward(
       rng: inp.rng,
       scratch,
     }, attn),
-    await matmulForward(
+    ...await matmulForward(
       gpu,
       { out: a.attnOut, inp: a.ctx, weight: w(names.attnOut), bias: b(names.attnOut) },
       {
@@ -192,13 +194,13 @@ export async function layerForward(
       weight: w(names.ln1),
       bias: b(names.ln1),
     }, { rows: M, C, eps: d.eps }),
-    await matmulForward(gpu, { out: a.fc1, inp: a.ln1, weight: w(names.fc1), bias: b(names.fc1) }, {
+    ...await matmulForward(gpu, { out: a.fc1, inp: a.ln1, weight: w(names.fc1), bias: b(names.fc1) }, {
       M,
       K: C,
       N: I,
     }),
     await activationForward(gpu, { out: a.act, inp: a.fc1 }, { kind: d.act }),
-    await matmulForward(gpu, { out: a.fc2, inp: a.act, weight: w(names.fc2), bias: b(names.fc2) }, {
+    ...await matmulForward(gpu, { out: a.fc2, inp: a.act, weight: w(names.fc2), bias: b(names.fc2) }, {
       M,
       K: I,
       N: C,

@@ -185,7 +185,7 @@ export async function mlmForward(
   const n = mlmNames(d.prefix);
   return [
     await gatherRowsForward(gpu, { out: m.x, inp: x.view([B * T, C]), rows: m.rows }, { P, N: B * T, C }),
-    await matmulForward(gpu, {
+    ...await matmulForward(gpu, {
       out: m.dense,
       inp: m.x,
       weight: store.param(`${n.dense}.weight`),
@@ -200,7 +200,7 @@ export async function mlmForward(
       weight: store.param(`${n.ln}.weight`),
       bias: store.param(`${n.ln}.bias`),
     }, { rows: P, C, eps: d.eps }),
-    await matmulForward(gpu, {
+    ...await matmulForward(gpu, {
       out: m.logits,
       inp: m.ln,
       weight: store.param(n.wte),

@@ -104,13 +104,15 @@ export async function buildForwardFrom(
       addMask: o.addMasks?.get(l) ?? null,
       alpha: o.alpha?.layer === l ? o.alpha.tensor : null,
     };
-    const calls = await layerForward(gpu, store, enc.names[l], x, prog.layers[l], inputs, {
-      ...dims,
-      layer: l,
-    });
-    // With `reuseQkv`, layer `from`'s qkv activation still holds the projection of the same input: its first
-    // call (the Q, K, V projection, see layerForward) is left out.
-    list.push(...(l === from && o.reuseQkv ? calls.slice(1) : calls));
+    // With `reuseQkv`, layer `from`'s qkv activation still holds the projection of the same input: its Q, K,
+    // V projection is left out.
+    list.push(
+      ...await layerForward(gpu, store, enc.names[l], x, prog.layers[l], inputs, {
+        ...dims,
+        layer: l,
+        skipQkv: l === from && o.reuseQkv,
+      }),
+    );
   }
   const hd = enc.headDims(B, T, train ? enc.options.classifierDropout : 0);
   list.push(
@@ -218,7 +220,7 @@ export async function buildProgram(enc: Encoder, B: number, T: number, o: Progra
   ];
   if (emb.proj) {
     forward.push(
-      await matmulForward(gpu, {
+      ...await matmulForward(gpu, {
         out: emb.proj,
         inp: emb.drop,
         weight: store.param(`${names.proj}.weight`),

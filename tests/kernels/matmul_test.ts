@@ -10,7 +10,7 @@ import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest, withGpu } from "../_util/gpu.ts";
 import { Rng } from "../_util/rng.ts";
 
-const VARIANTS: gpu.MatmulVariant[] = ["cpu", "gpu"];
+const VARIANTS: gpu.MatmulVariant[] = ["cpu", "cpu-storage", "gpu"];
 
 // The cpu variant's invocation owns 32 rows x 16 columns, 8 invocations (128 columns) per workgroup, and
 // reads and writes vec4 (K and N multiples of 4; otherwise it runs the tiled kernel, as on the odd shape), so
@@ -44,14 +44,18 @@ for (const variant of VARIANTS) {
       const tW = await createTensor(g, [s.N, s.K], "f32", { data: weight });
       const tB = bias ? await createTensor(g, [s.N], "f32", { data: bias }) : null;
       const out = await createTensor(g, [s.M, s.N]);
-      const d = await gpu.matmulForward(g, { out, inp: tInp, weight: tW, bias: tB }, { ...s, variant });
+      const ds = await gpu.matmulForward(g, { out, inp: tInp, weight: tW, bias: tB }, { ...s, variant });
       const aligned = s.K % 4 === 0 && s.N % 4 === 0;
-      const file = variant === "cpu" && aligned ? "matmul_nt.wgsl" : "matmul_tiled.wgsl";
-      assert.equal(d.kernel.source.file, file, "kernel chosen for the variant");
-      await runDispatches(g, [d]);
+      const file = variant === "cpu" && s.N % 4 === 0
+        ? "matmul_packed.wgsl"
+        : variant === "cpu-storage" && aligned
+        ? "matmul_nt.wgsl"
+        : "matmul_tiled.wgsl";
+      assert.equal(ds[ds.length - 1].kernel.source.file, file, "kernel chosen for the variant");
+      await runDispatches(g, ds);
       const first = await readFloats(g, out);
       assertClose(first, ref.matmulForward(inp, weight, bias, s), { ...tol(s.K), name: "out" });
-      await runDispatches(g, [d]);
+      await runDispatches(g, ds);
       assert.deepEqual(await readFloats(g, out), first, "bit-identical on a second run");
     });
 
@@ -74,7 +78,7 @@ for (const variant of VARIANTS) {
         weight: await createTensor(g, [s.N, s.K], "f32", { data: weight }),
       };
       const ds = await gpu.matmulBackward(g, t, { ...s, accumulateInput, variant });
-      if (variant === "cpu" && s.K % 4 === 0 && s.N % 4 === 0) {
+      if (variant === "cpu-storage" && s.K % 4 === 0 && s.N % 4 === 0) {
         assert.ok(ds.some((d) => d.kernel.source.file === "matmul_tn.wgsl"), "dweight runs matmul_tn");
       }
       const run = async () => {

@@ -1,0 +1,216 @@
+/**
+ * The matrix product of software adapters: both operands packed into rgba32float textures
+ * (`matmul_pack.wgsl`), then `matmul_packed.wgsl`, which fetches them as texels. On llvmpipe a storage-buffer
+ * load is a per-lane scalar loop while a texel fetch is one vector gather, so the product runs ~1.5x faster
+ * than the same block read from storage buffers even with the packing counted (bench/matmul_bench.ts). The
+ * packing also absorbs any layout (transposed, strided, per head), so one kernel serves every linear layer and
+ * every attention product.
+ *
+ * @module
+ */
+import packWgsl from "../../shaders/matmul_pack.wgsl" with { type: "text" };
+import productWgsl from "../../shaders/matmul_packed.wgsl" with { type: "text" };
+import type { Gpu } from "../gpu/device.ts";
+import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
+import { ParamPack } from "../gpu/params.ts";
+import type { KernelSource } from "../gpu/pipeline.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+
+const PACK: KernelSource = {
+  file: "matmul_pack.wgsl",
+  code: packWgsl,
+  bindings: ["texture_write", "read", "read", "read", "uniform"],
+};
+const PRODUCT: KernelSource = {
+  file: "matmul_packed.wgsl",
+  code: productWgsl,
+  bindings: ["read_write", "texture", "texture", "uniform"],
+};
+/** The block one invocation of matmul_packed.wgsl owns (set by scripts/gen_matmul_packed.py). */
+const BLOCK_ROWS = blockConstant("BLOCK_ROWS");
+const BLOCK_COLS = blockConstant("BLOCK_COLS");
+
+function blockConstant(name: string): number {
+  const m = productWgsl.match(new RegExp(`const ${name}: u32 = (\\d+)u;`));
+  if (!m) throw new Error(`matmul_packed.wgsl declares no ${name}`);
+  return Number(m[1]);
+}
+const PRODUCT_WG = 8;
+
+/** Element (r, k) of operand batch z = bi * NH + h sits at `off + bi * bs + h * hs + r * sRow + k * sK`. */
+export interface PackedOperand {
+  tensor: Tensor;
+  off: number;
+  bs: number;
+  hs: number;
+  sRow: number;
+  sK: number;
+}
+
+/**
+ * `c[z](m, n) = (bias[n]) (+ c[z](m, n)) + sum_k (alpha * a[z](m, k)) b[z](n, k)` for z over B * NH batches
+ * (alpha scales a as it is packed); c(m, n) of batch (bi, h) at `c.off + bi * c.bs + h * c.hs + m * c.rs + n`.
+ */
+export interface PackedProduct {
+  M: number;
+  N: number;
+  K: number;
+  B: number;
+  NH: number;
+  a: PackedOperand;
+  b: PackedOperand;
+  c: { tensor: Tensor; off: number; bs: number; hs: number; rs: number };
+  alpha: number;
+  bias: Tensor | null;
+  accumulate: boolean;
+}
+
+/**
+ * Whether {@linkcode packedProduct} takes the product: K within the texture width and c stored as vec4 (N and
+ * c's offsets and strides multiples of 4). Otherwise use another kernel.
+ */
+export function packedFits(
+  gpu: Gpu,
+  p: Pick<PackedProduct, "N" | "K"> & { c: Omit<PackedProduct["c"], "tensor"> },
+): boolean {
+  const { off, bs, hs, rs } = p.c;
+  return [p.N, off, bs, hs, rs].every((x) => x % 4 === 0) &&
+    Math.ceil((p.K + 1) / 4) < gpu.device.limits.maxTextureDimension2D;
+}
+
+/**
+ * Prepares the product as pack a, then per chunk of columns pack b and the product (repeated per chunk of
+ * batches and rows): each chunk's packed rows fit the texture height, `maxTextureDimension2D`. A bias is folded
+ * into the product as one more step of k (a ones column in a, the bias in b). Run the dispatches in order, not
+ * interleaved with another product's: the packing textures are shared by all products of a device.
+ */
+export async function packedProduct(gpu: Gpu, p: PackedProduct): Promise<Dispatch[]> {
+  if (!packedFits(gpu, p)) {
+    throw new RangeError(
+      `packedProduct: K = ${p.K} exceeds the texture width or c is not vec4-aligned (N = ${p.N})`,
+    );
+  }
+  // Texture sizes stay below the limit: never a power of two (see scratchTexture).
+  const H = gpu.device.limits.maxTextureDimension2D - 1;
+  const Z = p.B * p.NH;
+  const K4 = Math.ceil((p.K + (p.bias ? 1 : 0)) / 4);
+  const mStep = Math.min(p.M, H);
+  const nStep = Math.min(p.N, H - (H % 4));
+  const zStep = Math.floor(H / Math.max(mStep, nStep));
+  const product = await gpu.pipelines.get(PRODUCT, { ACCUMULATE: p.accumulate ? 1 : 0 });
+  const out: Dispatch[] = [];
+  for (let z0 = 0; z0 < Z; z0 += zStep) {
+    const zn = Math.min(zStep, Z - z0);
+    for (let m0 = 0; m0 < p.M; m0 += mStep) {
+      const M = Math.min(mStep, p.M - m0);
+      const ta = scratchTexture(gpu, "a", K4, zn * M);
+      const a: Pack = {
+        ...p.a,
+        off: p.a.off + m0 * p.a.sRow,
+        rows: M,
+        K: p.K,
+        K4,
+        NH: p.NH,
+        z0,
+        zn,
+        scale: p.alpha,
+        tail: p.bias ? 1 : 0,
+        tailOff: 0,
+      };
+      out.push(await packDispatch(gpu, ta, a, null));
+      for (let n0 = 0; n0 < p.N; n0 += nStep) {
+        const N = Math.min(nStep, p.N - n0);
+        const tb = scratchTexture(gpu, "b", K4, zn * N);
+        const b: Pack = {
+          ...a,
+          ...p.b,
+          off: p.b.off + n0 * p.b.sRow,
+          rows: N,
+          scale: 1,
+          tail: p.bias ? 2 : 0,
+          tailOff: n0,
+        };
+        out.push(await packDispatch(gpu, tb, b, p.bias));
+        const nb = Math.ceil(N / BLOCK_COLS);
+        const mb = Math.ceil(M / BLOCK_ROWS);
+        const { c } = p;
+        const params = new ParamPack().u32(M).u32(N).u32(K4).u32(p.NH)
+          .u32(c.off + m0 * c.rs + n0).u32(c.bs).u32(c.hs).u32(c.rs).u32(nb).u32(mb).u32(z0).u32(0).bytes();
+        out.push(prepareDispatch(gpu, product, [c.tensor, { texture: ta }, { texture: tb }], params, [
+          groups(nb * mb, PRODUCT_WG),
+          zn,
+        ]));
+      }
+    }
+  }
+  return out;
+}
+
+/** One packing: `rows` rows of batches z0 .. z0 + zn - 1, K elements each, then the tail, in K4 texels. */
+interface Pack extends PackedOperand {
+  rows: number;
+  K: number;
+  K4: number;
+  NH: number;
+  z0: number;
+  zn: number;
+  scale: number;
+  /** 0: zeros past K; 1: element K is 1; 2: element K of row r is `tail[tailOff + r]`. */
+  tail: 0 | 1 | 2;
+  tailOff: number;
+}
+
+async function packDispatch(gpu: Gpu, texture: GPUTexture, o: Pack, tail: Tensor | null): Promise<Dispatch> {
+  const m4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
+  const MODE = o.sK === 1 && m4(o.off, o.bs, o.hs, o.sRow)
+    ? 1
+    : o.sRow === 1 && m4(o.off, o.bs, o.hs, o.sK)
+    ? 2
+    : 0;
+  const kernel = await gpu.pipelines.get(PACK, { MODE, TAIL: o.tail });
+  const params = new ParamPack().u32(o.rows).u32(o.K).u32(o.K4).u32(o.NH).u32(o.off).u32(o.bs).u32(o.hs)
+    .u32(o.sRow).u32(o.sK).u32(o.z0).f32(o.scale).u32(o.tailOff).bytes();
+  const [x, y] = MODE === 2
+    ? [Math.ceil(o.rows / 4), o.K4]
+    : MODE === 0 && o.sRow === 1
+    ? [o.rows, o.K4]
+    : [o.K4, o.rows];
+  return prepareDispatch(gpu, kernel, [{ texture }, o.tensor, o.tensor, tail ?? o.tensor], params, [
+    groups(x, 8),
+    groups(y, 8),
+    o.zn,
+  ]);
+}
+
+/**
+ * Packing textures shared by all products of a device, one per operand role, grown on demand (a grown texture
+ * replaces the old one only for later preparations; bind groups keep the old one alive). Counted in
+ * `gpu.memory`.
+ */
+const scratchTextures = new WeakMap<Gpu, Map<string, GPUTexture>>();
+
+function scratchTexture(gpu: Gpu, role: string, width: number, height: number): GPUTexture {
+  let byRole = scratchTextures.get(gpu);
+  if (!byRole) scratchTextures.set(gpu, byRole = new Map());
+  const have = byRole.get(role);
+  if (have && have.width >= width && have.height >= height) return have;
+  // Never powers of two: llvmpipe compiles a shader variant per power-of-two-ness of each bound texture's width
+  // and height (one compile of matmul_packed.wgsl takes ~20 s here), so every packing texture has the same
+  // kind of size; and a power-of-two row pitch (4 KiB at 256 texels) measured 5% slower, by cache aliasing.
+  const max = gpu.device.limits.maxTextureDimension2D;
+  const nonPow2 = (x: number) => {
+    const v = Math.max(3, x);
+    return Math.min(max - 1, (v & (v - 1)) === 0 ? v + 1 : v);
+  };
+  const size = [nonPow2(Math.max(width, have?.width ?? 0)), nonPow2(Math.max(height, have?.height ?? 0))];
+  if (have) gpu.memory.free(have.width * have.height * 16);
+  const t = gpu.device.createTexture({
+    label: `matmul pack ${role}`,
+    size,
+    format: "rgba32float",
+    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING,
+  });
+  gpu.memory.allocate(size[0] * size[1] * 16);
+  byRole.set(role, t);
+  return t;
+}
