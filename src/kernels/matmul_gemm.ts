@@ -1,9 +1,11 @@
 /**
  * The general matrix product behind every matmul op, `out[z] (I, J) = alpha * sum_p A[z](i, p) B[z](j, p)`
- * (+ bias[j]) (+ out[z]), planned for the adapter: on a hardware GPU one workgroup-tiled dispatch that reads
- * any layout through strides; on llvmpipe ("cpu") a large per-invocation register block that reads both
- * operands as vec4 along one dimension, which needs them in a matching layout, so a transpose of the smaller
- * operand into a shared scratch buffer runs first when the layouts differ.
+ * (+ bias[j]) (+ out[z]), planned for the adapter: on a hardware GPU (`gpu`) one workgroup-tiled dispatch that
+ * reads any layout through strides; on llvmpipe (`cpu`) both operands packed into textures and a 64 x 32 block
+ * per invocation over texel fetches (`matmul_packed.ts`), any layout; `cpu-storage` is the earlier software
+ * kernel, a 32 x 16 block reading storage buffers as vec4 along one dimension, which needs both operands in a
+ * matching layout, so a transpose of the smaller one into a shared scratch buffer runs first when they differ
+ * (kept for comparison in the benchmark and as the fallback where the packed product does not apply).
  *
  * Layouts: an operand is stored `xp` ((I or J) rows, P contiguous) or `px` (P rows).
  *
@@ -21,7 +23,10 @@ import { createTensor, type Tensor } from "../gpu/tensor.ts";
 import { packedFits, packedProduct } from "./matmul_packed.ts";
 import { ShapeError } from "./shapes.ts";
 
-/** `cpu`: tiling for software adapters such as llvmpipe; `gpu`: workgroup-memory tiling for hardware GPUs. */
+/**
+ * `cpu`: packed-texture product for software adapters such as llvmpipe; `cpu-storage`: the storage-buffer
+ * kernels for software adapters; `gpu`: workgroup-memory tiling for hardware GPUs.
+ */
 export type MatmulVariant = "cpu" | "cpu-storage" | "gpu";
 
 const CPU_BINDINGS = ["read_write", "read", "read", "read", "uniform"] as const;
