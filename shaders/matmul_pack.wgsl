@@ -8,6 +8,9 @@
 //   1: s_k = 1 and every offset and s_row a multiple of 4: one texel per invocation, one vec4 load.
 //   2: s_row = 1 and every offset and s_k a multiple of 4: four texels (rows 4r4..4r4+3) per invocation from
 //      four vec4 loads along r, transposed in registers.
+//   3: only the texel column k4 = K / 4 (K % 4 = 0): the tail, after a copyBufferToTexture of the K / 4 texels
+//      before it (matmul_packed.ts does that copy where the layout allows: ~10x faster than textureStore on
+//      llvmpipe). One row per invocation.
 // Writes (=).
 
 struct Params {
@@ -46,6 +49,13 @@ fn base_of(z: u32, r: u32) -> u32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let z = p.z0 + gid.z;
   let row0 = gid.z * p.rows;
+  if (MODE == 3u) {
+    let r = gid.x;
+    if (r < p.rows) {
+      textureStore(dst, vec2<u32>(p.K / 4u, row0 + r), texel(base_of(z, r), r, p.K / 4u));
+    }
+    return;
+  }
   if (MODE == 2u) {
     let r = 4u * gid.x;
     let k4 = gid.y;

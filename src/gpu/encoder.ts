@@ -18,13 +18,17 @@ export type Binding = Tensor | { tensor: Tensor; offset: number; size: number } 
 /** Workgroup counts (x, y, z). */
 export type Grid = readonly [number, number?, number?];
 
-/** A kernel with its bindings and parameters fixed: record it into any number of batches. */
+/**
+ * A kernel with its bindings and parameters fixed: record it into any number of batches. `before`, if set, is
+ * recorded first, outside any compute pass (a copy the kernel depends on, e.g. into a texture).
+ */
 export class Dispatch {
   constructor(
     readonly kernel: Kernel,
     readonly bindGroup: GPUBindGroup,
     readonly grid: Grid,
     readonly uniform: GPUBuffer | null,
+    readonly before: ((encoder: GPUCommandEncoder) => void) | null = null,
   ) {}
 
   /** Rewrites the uniform parameters (queue order: takes effect for batches submitted afterwards). */
@@ -58,6 +62,7 @@ export function prepareDispatch(
   bindings: readonly Binding[],
   params: ArrayBuffer | null,
   grid: Grid,
+  before: ((encoder: GPUCommandEncoder) => void) | null = null,
 ): Dispatch {
   const access = kernel.source.bindings;
   const wantsUniform = access[access.length - 1] === "uniform";
@@ -95,7 +100,7 @@ export function prepareDispatch(
     entries.push({ binding: storage, resource: { buffer: uniform } });
   }
   const bindGroup = gpu.device.createBindGroup({ label: kernel.name, layout: kernel.layout, entries });
-  return new Dispatch(kernel, bindGroup, grid, uniform);
+  return new Dispatch(kernel, bindGroup, grid, uniform, before);
 }
 
 /**
@@ -148,8 +153,12 @@ export class CommandBatch {
 
   /** Records prepared dispatches in order. */
   run(...dispatches: Dispatch[]): this {
-    const pass = this.#computePass();
     for (const d of dispatches) {
+      if (d.before) {
+        this.#endPass();
+        d.before(this.encoder);
+      }
+      const pass = this.#computePass();
       pass.setPipeline(d.kernel.pipeline);
       pass.setBindGroup(0, d.bindGroup);
       pass.dispatchWorkgroups(d.grid[0], d.grid[1] ?? 1, d.grid[2] ?? 1);

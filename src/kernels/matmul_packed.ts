@@ -162,7 +162,15 @@ interface Pack extends PackedOperand {
 
 async function packDispatch(gpu: Gpu, texture: GPUTexture, o: Pack, tail: Tensor | null): Promise<Dispatch> {
   const m4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
-  const MODE = o.sK === 1 && m4(o.off, o.bs, o.hs, o.sRow)
+  const t = o.tensor;
+  // The rows lie in the buffer as the texture wants them (K-contiguous, batches back to back, a row pitch in
+  // whole 256-byte units, texel-aligned start, nothing to scale): copyBufferToTexture, then the tail texels.
+  const copies = o.sK === 1 && o.scale === 1 && o.K % 4 === 0 && (o.sRow * 4) % 256 === 0 &&
+    o.bs === o.rows * o.sRow && (o.NH === 1 || o.hs === 0) && (t.byteOffset + o.off * 4) % 16 === 0 &&
+    o.K <= o.sRow;
+  const MODE = copies
+    ? 3
+    : o.sK === 1 && m4(o.off, o.bs, o.hs, o.sRow)
     ? 1
     : o.sRow === 1 && m4(o.off, o.bs, o.hs, o.sK)
     ? 2
@@ -170,16 +178,23 @@ async function packDispatch(gpu: Gpu, texture: GPUTexture, o: Pack, tail: Tensor
   const kernel = await gpu.pipelines.get(PACK, { MODE, TAIL: o.tail });
   const params = new ParamPack().u32(o.rows).u32(o.K).u32(o.K4).u32(o.NH).u32(o.off).u32(o.bs).u32(o.hs)
     .u32(o.sRow).u32(o.sK).u32(o.z0).f32(o.scale).u32(o.tailOff).bytes();
+  const bindings = [{ texture }, t, t, tail ?? t];
+  if (MODE === 3) {
+    const before = (encoder: GPUCommandEncoder) =>
+      encoder.copyBufferToTexture(
+        { buffer: t.buffer, offset: t.byteOffset + (o.off + o.z0 * o.bs) * 4, bytesPerRow: o.sRow * 4 },
+        { texture },
+        [o.K / 4, o.zn * o.rows],
+      );
+    const hasTail = o.K4 > o.K / 4;
+    return prepareDispatch(gpu, kernel, bindings, params, [hasTail ? groups(o.rows, 8) : 0, 1, o.zn], before);
+  }
   const [x, y] = MODE === 2
     ? [Math.ceil(o.rows / 4), o.K4]
     : MODE === 0 && o.sRow === 1
     ? [o.rows, o.K4]
     : [o.K4, o.rows];
-  return prepareDispatch(gpu, kernel, [{ texture }, o.tensor, o.tensor, tail ?? o.tensor], params, [
-    groups(x, 8),
-    groups(y, 8),
-    o.zn,
-  ]);
+  return prepareDispatch(gpu, kernel, bindings, params, [groups(x, 8), groups(y, 8), o.zn]);
 }
 
 /**
@@ -208,7 +223,7 @@ function scratchTexture(gpu: Gpu, role: string, width: number, height: number): 
     label: `matmul pack ${role}`,
     size,
     format: "rgba32float",
-    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING,
+    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
   });
   gpu.memory.allocate(size[0] * size[1] * 16);
   byRole.set(role, t);
