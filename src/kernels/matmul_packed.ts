@@ -14,12 +14,12 @@ import type { Gpu } from "../gpu/device.ts";
 import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
-import type { Tensor } from "../gpu/tensor.ts";
+import { createTensor, type Tensor } from "../gpu/tensor.ts";
 
 const PACK: KernelSource = {
   file: "matmul_pack.wgsl",
   code: packWgsl,
-  bindings: ["texture_write", "read", "read", "read", "uniform"],
+  bindings: ["read_write", "read", "read", "read", "uniform"],
 };
 const PRODUCT: KernelSource = {
   file: "matmul_packed.wgsl",
@@ -74,8 +74,18 @@ export function packedFits(
   p: Pick<PackedProduct, "N" | "K"> & { c: Omit<PackedProduct["c"], "tensor"> },
 ): boolean {
   const { off, bs, hs, rs } = p.c;
-  return [p.N, off, bs, hs, rs].every((x) => x % 4 === 0) &&
-    Math.ceil((p.K + 1) / 4) < gpu.device.limits.maxTextureDimension2D;
+  const K4 = Math.ceil((p.K + 1) / 4);
+  return [p.N, off, bs, hs, rs].every((x) => x % 4 === 0) && K4 < gpu.device.limits.maxTextureDimension2D &&
+    chunkRows(gpu, K4) >= 4;
+}
+
+/**
+ * Most packed rows per chunk: below the texture height limit (texture sizes are never a power of two, see
+ * scratchTexture) and within one storage binding of staging rows (256-byte row pitch).
+ */
+function chunkRows(gpu: Gpu, K4: number): number {
+  const pitchBytes = Math.ceil(K4 / 16) * 256;
+  return Math.min(gpu.device.limits.maxTextureDimension2D - 1, Math.floor(gpu.maxBindingBytes / pitchBytes));
 }
 
 /**
@@ -90,10 +100,9 @@ export async function packedProduct(gpu: Gpu, p: PackedProduct): Promise<Dispatc
       `packedProduct: K = ${p.K} exceeds the texture width or c is not vec4-aligned (N = ${p.N})`,
     );
   }
-  // Texture sizes stay below the limit: never a power of two (see scratchTexture).
-  const H = gpu.device.limits.maxTextureDimension2D - 1;
   const Z = p.B * p.NH;
   const K4 = Math.ceil((p.K + (p.bias ? 1 : 0)) / 4);
+  const H = chunkRows(gpu, K4);
   const mStep = Math.min(p.M, H);
   const nStep = Math.min(p.N, H - (H % 4));
   const zStep = Math.floor(H / Math.max(mStep, nStep));
@@ -117,7 +126,9 @@ export async function packedProduct(gpu: Gpu, p: PackedProduct): Promise<Dispatc
         tail: p.bias ? 1 : 0,
         tailOff: 0,
       };
-      out.push(await packDispatch(gpu, ta, a, null));
+      const packA = await packOperand(gpu, "a", ta, a, null);
+      if (packA.dispatch) out.push(packA.dispatch);
+      let copyA: Copy | null = packA.copy;
       for (let n0 = 0; n0 < p.N; n0 += nStep) {
         const N = Math.min(nStep, p.N - n0);
         const tb = scratchTexture(gpu, "b", K4, zn * N);
@@ -130,16 +141,20 @@ export async function packedProduct(gpu: Gpu, p: PackedProduct): Promise<Dispatc
           tail: p.bias ? 2 : 0,
           tailOff: n0,
         };
-        out.push(await packDispatch(gpu, tb, b, p.bias));
+        const packB = await packOperand(gpu, "b", tb, b, p.bias);
+        if (packB.dispatch) out.push(packB.dispatch);
+        const copies = [copyA, packB.copy].filter((x): x is Copy => x !== null);
+        copyA = null;
         const nb = Math.ceil(N / BLOCK_COLS);
         const mb = Math.ceil(M / BLOCK_ROWS);
         const { c } = p;
         const params = new ParamPack().u32(M).u32(N).u32(K4).u32(p.NH)
           .u32(c.off + m0 * c.rs + n0).u32(c.bs).u32(c.hs).u32(c.rs).u32(nb).u32(mb).u32(z0).u32(0).bytes();
-        out.push(prepareDispatch(gpu, product, [c.tensor, { texture: ta }, { texture: tb }], params, [
-          groups(nb * mb, PRODUCT_WG),
-          zn,
-        ]));
+        const before = (encoder: GPUCommandEncoder) => copies.forEach((copy) => copy(encoder));
+        const grid = [groups(nb * mb, PRODUCT_WG), zn] as const;
+        out.push(
+          prepareDispatch(gpu, product, [c.tensor, { texture: ta }, { texture: tb }], params, grid, before),
+        );
       }
     }
   }
@@ -160,41 +175,98 @@ interface Pack extends PackedOperand {
   tailOff: number;
 }
 
-async function packDispatch(gpu: Gpu, texture: GPUTexture, o: Pack, tail: Tensor | null): Promise<Dispatch> {
+type Copy = (encoder: GPUCommandEncoder) => void;
+
+/**
+ * How one operand reaches its texture: by a copyBufferToTexture straight from its tensor where its rows lie as
+ * the texture wants them (K-contiguous, batches back to back, a row pitch in whole 256-byte units, a
+ * texel-aligned start, nothing to scale; a bias tail column staged and copied beside it), else by
+ * matmul_pack.wgsl into a staging buffer and a copy from there. The copy is recorded before the product (outside the compute pass).
+ */
+async function packOperand(
+  gpu: Gpu,
+  role: string,
+  texture: GPUTexture,
+  o: Pack,
+  tail: Tensor | null,
+): Promise<{ dispatch: Dispatch | null; copy: Copy }> {
   const m4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
   const t = o.tensor;
-  // The rows lie in the buffer as the texture wants them (K-contiguous, batches back to back, a row pitch in
-  // whole 256-byte units, texel-aligned start, nothing to scale): copyBufferToTexture, then the tail texels.
-  const copies = o.sK === 1 && o.scale === 1 && o.K % 4 === 0 && (o.sRow * 4) % 256 === 0 &&
+  const size = [o.K4, o.zn * o.rows];
+  const direct = o.sK === 1 && o.scale === 1 && o.K % 4 === 0 && (o.sRow * 4) % 256 === 0 &&
     o.bs === o.rows * o.sRow && (o.NH === 1 || o.hs === 0) && (t.byteOffset + o.off * 4) % 16 === 0 &&
     o.K <= o.sRow;
-  const MODE = copies
-    ? 3
-    : o.sK === 1 && m4(o.off, o.bs, o.hs, o.sRow)
+  if (direct) {
+    const offset = t.byteOffset + (o.off + o.z0 * o.bs) * 4;
+    const body: Copy = (encoder) =>
+      encoder.copyBufferToTexture({ buffer: t.buffer, offset, bytesPerRow: o.sRow * 4 }, { texture }, [
+        o.K / 4,
+        o.zn * o.rows,
+      ]);
+    if (o.tail === 0) return { dispatch: null, copy: body };
+    // The tail column (texel K / 4 of each row) is staged by MODE 3, one texel per 256-byte row.
+    const kernel = await gpu.pipelines.get(PACK, { MODE: 3, TAIL: o.tail });
+    const staging = await scratchStaging(gpu, role, o.zn * o.rows * 64);
+    const params = packParams(o, 16);
+    const dispatch = prepareDispatch(gpu, kernel, [staging, t, t, tail ?? t], params, [
+      groups(o.rows, 8),
+      1,
+      o.zn,
+    ]);
+    const tailCopy: Copy = (encoder) =>
+      encoder.copyBufferToTexture(
+        { buffer: staging.buffer, offset: staging.byteOffset, bytesPerRow: 256 },
+        { texture, origin: [o.K / 4, 0] },
+        [1, o.zn * o.rows],
+      );
+    return { dispatch, copy: (encoder) => (body(encoder), tailCopy(encoder)) };
+  }
+  const MODE = o.sK === 1 && m4(o.off, o.bs, o.hs, o.sRow)
     ? 1
     : o.sRow === 1 && m4(o.off, o.bs, o.hs, o.sK)
     ? 2
     : 0;
   const kernel = await gpu.pipelines.get(PACK, { MODE, TAIL: o.tail });
-  const params = new ParamPack().u32(o.rows).u32(o.K).u32(o.K4).u32(o.NH).u32(o.off).u32(o.bs).u32(o.hs)
-    .u32(o.sRow).u32(o.sK).u32(o.z0).f32(o.scale).u32(o.tailOff).bytes();
-  const bindings = [{ texture }, t, t, tail ?? t];
-  if (MODE === 3) {
-    const before = (encoder: GPUCommandEncoder) =>
-      encoder.copyBufferToTexture(
-        { buffer: t.buffer, offset: t.byteOffset + (o.off + o.z0 * o.bs) * 4, bytesPerRow: o.sRow * 4 },
-        { texture },
-        [o.K / 4, o.zn * o.rows],
-      );
-    const hasTail = o.K4 > o.K / 4;
-    return prepareDispatch(gpu, kernel, bindings, params, [hasTail ? groups(o.rows, 8) : 0, 1, o.zn], before);
-  }
+  const pitch = Math.ceil(o.K4 / 16) * 16;
+  const staging = await scratchStaging(gpu, role, o.zn * o.rows * pitch * 4);
+  const params = packParams(o, pitch);
   const [x, y] = MODE === 2
     ? [Math.ceil(o.rows / 4), o.K4]
     : MODE === 0 && o.sRow === 1
     ? [o.rows, o.K4]
     : [o.K4, o.rows];
-  return prepareDispatch(gpu, kernel, bindings, params, [groups(x, 8), groups(y, 8), o.zn]);
+  const dispatch = prepareDispatch(gpu, kernel, [staging, t, t, tail ?? t], params, [
+    groups(x, 8),
+    groups(y, 8),
+    o.zn,
+  ]);
+  return {
+    dispatch,
+    copy: (encoder) =>
+      encoder.copyBufferToTexture(
+        { buffer: staging.buffer, offset: staging.byteOffset, bytesPerRow: pitch * 16 },
+        { texture },
+        size,
+      ),
+  };
+}
+
+function packParams(o: Pack, pitch: number): ArrayBuffer {
+  return new ParamPack().u32(o.rows).u32(o.K).u32(o.K4).u32(o.NH).u32(o.off).u32(o.bs).u32(o.hs).u32(o.sRow)
+    .u32(o.sK).u32(o.z0).f32(o.scale).u32(o.tailOff).u32(pitch).u32(0).u32(0).u32(0).bytes();
+}
+
+/** Staging buffers of matmul_pack.wgsl, one per operand role and device, grown on demand. */
+const stagingBuffers = new WeakMap<Gpu, Map<string, Tensor>>();
+
+async function scratchStaging(gpu: Gpu, role: string, elements: number): Promise<Tensor> {
+  let byRole = stagingBuffers.get(gpu);
+  if (!byRole) stagingBuffers.set(gpu, byRole = new Map());
+  const have = byRole.get(role);
+  if (have && have.size >= elements) return have;
+  const t = await createTensor(gpu, [elements], "f32", { label: `matmul staging ${role}` });
+  byRole.set(role, t);
+  return t;
 }
 
 /**
@@ -223,7 +295,7 @@ function scratchTexture(gpu: Gpu, role: string, width: number, height: number): 
     label: `matmul pack ${role}`,
     size,
     format: "rgba32float",
-    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
+    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
   });
   gpu.memory.allocate(size[0] * size[1] * 16);
   byRole.set(role, t);

@@ -216,3 +216,47 @@ gpuTest("matmul names a tensor above the binding limit", async () => {
     );
   });
 });
+
+// The packed products chunk their rows so that each staging buffer fits one binding: a forced 8 KiB limit
+// makes 32-row chunks, so M = 45 and N = 36 each take two chunks (and a batched product, chunks of batches).
+gpuTest("packed matmul in row, column and batch chunks (8 KiB binding limit)", async () => {
+  await withGpu({ maxBindingBytes: 8192 }, async (g: Gpu) => {
+    const s = { M: 45, K: 40, N: 36 };
+    const rng = new Rng(77);
+    const inp = rng.floats(s.M * s.K);
+    const weight = rng.floats(s.N * s.K);
+    const bias = rng.floats(s.N);
+    const dout = rng.floats(s.M * s.N);
+    const t = {
+      inp: await createTensor(g, [s.M, s.K], "f32", { data: inp }),
+      weight: await createTensor(g, [s.N, s.K], "f32", { data: weight }),
+      bias: await createTensor(g, [s.N], "f32", { data: bias }),
+      out: await createTensor(g, [s.M, s.N]),
+      dout: await createTensor(g, [s.M, s.N], "f32", { data: dout }),
+      dinp: await createTensor(g, [s.M, s.K]),
+      dweight: await createTensor(g, [s.N, s.K]),
+    };
+    const fwd = await gpu.matmulForward(g, { out: t.out, inp: t.inp, weight: t.weight, bias: t.bias }, s);
+    const products = fwd.filter((d) => d.kernel.source.file === "matmul_packed.wgsl").length;
+    assert.equal(products, 4, "2 row chunks x 2 column chunks");
+    const bwd = await gpu.matmulBackward(g, { ...t, dbias: null }, s);
+    await runDispatches(g, [...fwd, ...bwd]);
+    assertClose(await readFloats(g, t.out), ref.matmulForward(inp, weight, bias, s), {
+      ...tol(s.K),
+      name: "out",
+    });
+    const e = ref.matmulBackward(dout, inp, weight, s);
+    assertClose(await readFloats(g, t.dinp), e.dinp, { ...tol(s.N), name: "dinp" });
+    assertClose(await readFloats(g, t.dweight), e.dweight, { ...tol(s.M), name: "dweight" });
+    const b = { batch: 5, M: 12, N: 8, K: 16, transA: true, transB: false, alpha: 0.5 };
+    const a = rng.floats(b.batch * b.M * b.K);
+    const bb = rng.floats(b.batch * b.K * b.N);
+    const ta = await createTensor(g, [b.batch, b.K, b.M], "f32", { data: a });
+    const tb = await createTensor(g, [b.batch, b.K, b.N], "f32", { data: bb });
+    const out = await createTensor(g, [b.batch, b.M, b.N]);
+    const ds = await gpu.batchedMatmul(g, { out, a: ta, b: tb }, b);
+    assert.ok(ds.filter((d) => d.kernel.source.file === "matmul_packed.wgsl").length > 1, "batch chunks");
+    await runDispatches(g, ds);
+    assertClose(await readFloats(g, out), ref.batchedMatmul(a, bb, b), { ...tol(b.K), name: "batched" });
+  });
+});
