@@ -11,7 +11,7 @@ import type { Tensor } from "./tensor.ts";
 
 /**
  * A tensor (a whole buffer or a view), a byte range of one relative to the tensor's start (for split bindings
- * of tensors above the binding limit), or a texture (for `texture` / `texture_write` bindings).
+ * of tensors above the binding limit), or a texture (for `texture` bindings).
  */
 export type Binding = Tensor | { tensor: Tensor; offset: number; size: number } | { texture: GPUTexture };
 

@@ -9,9 +9,9 @@ import { type CompileMessage, GpuValidationError, ShaderCompileError } from "./e
 
 /**
  * Access of one binding, in binding order. A `uniform` binding, if any, is the last. `texture` is a sampled 2D
- * float texture read with `textureLoad`; `texture_write` a write-only rgba32float storage texture.
+ * float texture read with `textureLoad`.
  */
-export type Access = "uniform" | "read" | "read_write" | "texture" | "texture_write";
+export type Access = "uniform" | "read" | "read_write" | "texture";
 
 /** A WGSL shader with the layout of its bindings (group 0, bindings 0..n-1). */
 export interface KernelSource {
@@ -45,12 +45,6 @@ function layoutEntry(access: Access, binding: number): GPUBindGroupLayoutEntry {
   switch (access) {
     case "texture":
       return { binding, visibility, texture: { sampleType: "unfilterable-float", viewDimension: "2d" } };
-    case "texture_write":
-      return {
-        binding,
-        visibility,
-        storageTexture: { access: "write-only", format: "rgba32float", viewDimension: "2d" },
-      };
     case "uniform":
       return { binding, visibility, buffer: { type: "uniform" } };
     case "read":
