@@ -9,7 +9,7 @@ import type { Gpu } from "../src/gpu/device.ts";
 import type { Dispatch } from "../src/gpu/encoder.ts";
 import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
 import { timeGpu } from "../src/gpu/timing.ts";
-import { matmulBackward, matmulForward } from "../src/kernels/matmul.ts";
+import { matmulBackward, matmulForward, type MatmulVariant } from "../src/kernels/matmul.ts";
 import { type BenchCase, type BenchResult, rate } from "./_util.ts";
 
 const M = 1024, K = 768, N = 768;
@@ -32,32 +32,30 @@ async function timed(
   return rate(name, "GFLOP/s", REPS * GFLOP, t, `${note}; ${REPS} per submit`);
 }
 
-export const benchmarks: BenchCase[] = [
-  {
-    name: "matmul_1024x768x768",
+/** The forward product `out = inp @ W^T + b` with the given tiling (default: the adapter's). */
+function forwardCase(name: string, variant?: MatmulVariant): BenchCase {
+  return {
+    name,
     async run(gpu) {
       const inp = await createTensor(gpu, [M, K]);
       const weight = await createTensor(gpu, [N, K]);
       const bias = await createTensor(gpu, [N]);
       const out = await createTensor(gpu, [M, N]);
-      const ds = await matmulForward(gpu, { out, inp, weight, bias }, { M, K, N });
-      const note = "out = inp @ W^T + b (incl. packing both operands on software adapters)";
-      return [await timed(gpu, "matmul_1024x768x768", note, [inp, weight, bias, out], ds)];
-    },
-  },
-  {
-    // The same product with the storage-buffer kernel (matmul_nt.wgsl), for comparison in the same run.
-    name: "matmul_1024x768x768_storage",
-    async run(gpu) {
-      const inp = await createTensor(gpu, [M, K]);
-      const weight = await createTensor(gpu, [N, K]);
-      const bias = await createTensor(gpu, [N]);
-      const out = await createTensor(gpu, [M, N]);
-      const variant = gpu.isSoftware ? "cpu-storage" : "gpu";
       const ds = await matmulForward(gpu, { out, inp, weight, bias }, { M, K, N, variant });
-      const note = `out = inp @ W^T + b, variant ${variant}`;
-      return [await timed(gpu, "matmul_1024x768x768_storage", note, [inp, weight, bias, out], ds)];
+      const note = variant
+        ? `out = inp @ W^T + b, variant ${variant}`
+        : "out = inp @ W^T + b (incl. packing both operands on software adapters)";
+      return [await timed(gpu, name, note, [inp, weight, bias, out], ds)];
     },
+  };
+}
+
+export const benchmarks: BenchCase[] = [
+  forwardCase("matmul_1024x768x768"),
+  // The storage-buffer kernel (matmul_nt.wgsl) on software adapters, for comparison in the same run.
+  {
+    name: "matmul_1024x768x768_storage",
+    run: (gpu) => forwardCase("matmul_1024x768x768_storage", gpu.isSoftware ? "cpu-storage" : "gpu").run(gpu),
   },
   {
     name: "matmul_backward_dinp_1024x768x768",

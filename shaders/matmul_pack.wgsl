@@ -1,9 +1,9 @@
-// matmul_pack: lays one operand of a batched product out as the rgba32float texture of matmul_packed.wgsl
-// wants it, in a staging buffer that copyBufferToTexture then moves into the texture (on lavapipe a copy runs
-// at ~20 GB/s and a textureStore from a shader at a tenth of that): vec4 (zl * rows + r) * pitch + k4 of dst
-// (texel (k4, zl * rows + r) of the texture) holds scale * elements 4k4..4k4+3 of row r of batch z = z0 + zl, where element
-//   (r, k) of batch z = bi * NH + h sits in src at off + bi * bs + h * hs + r * s_row + k * s_k. Any strides, so
-//   a transposed operand packs as cheaply. Past K the row holds zeros, except element K with TAIL: 1 for
+// matmul_pack: lays one operand of a batched product out in a staging buffer as matmul_packed.wgsl's
+//   rgba32float texture wants it; copyBufferToTexture then moves it into the texture (on lavapipe a copy runs at
+//   ~20 GB/s, a textureStore from a shader at a tenth of that). vec4 (zl * rows + r) * pitch + k4 of dst (texel
+//   (k4, zl * rows + r)) holds scale * elements 4k4..4k4+3 of row r of batch z = z0 + zl, where element (r, k)
+//   of batch z = bi * NH + h sits in src at off + bi * bs + h * hs + r * s_row + k * s_k. Any strides, so a
+//   transposed operand packs as cheaply. Past K the row holds zeros, except element K with TAIL: 1 for
 //   TAIL = 1, tail[tail_off + r] for TAIL = 2 (a bias folded into the product: a ones column against it).
 // MODE picks the loads (wid.z is zl in all three; invocations along the contiguous dimension are neighbours):
 //   0: any layout; one texel per invocation, four scalar loads.

@@ -85,7 +85,7 @@ export async function matmulForward(
   assertSize(k, "weight", t.weight, d.N * d.K, `N*K = ${d.N}*${d.K}`);
   if (t.bias) assertSize(k, "bias", t.bias, d.N, `N = ${d.N}`);
   assertBindable(gpu, k, t);
-  // out(m, n) = sum_k inp[m, k] weight[n, k]: both operands K-contiguous, so always a single dispatch.
+  // out(m, n) = sum_k inp[m, k] weight[n, k]: both operands K-contiguous.
   return await gemm(gpu, {
     out: t.out,
     a: t.inp,

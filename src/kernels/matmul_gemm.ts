@@ -19,8 +19,8 @@ import type { Gpu } from "../gpu/device.ts";
 import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
-import { createTensor, type Tensor } from "../gpu/tensor.ts";
-import { packedFits, packedProduct } from "./matmul_packed.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { matmulScratch, packedFits, packedProduct } from "./matmul_packed.ts";
 import { ShapeError } from "./shapes.ts";
 
 /**
@@ -124,14 +124,14 @@ export async function gemm(gpu: Gpu, g: GemmPlan): Promise<Dispatch[]> {
   const plan = order.find(cpuAligned);
   if (!plan) return [await tiledGemm(gpu, g)];
   if (plan === viaA) {
-    const packed = await scratch(gpu, "a", g.Z * g.I * g.P);
+    const packed = await matmulScratch(gpu, "transposed a", g.Z * g.I * g.P);
     const [rows, cols] = g.aPMajor ? [g.P, g.I] : [g.I, g.P];
     return [
       await transposeDispatch(gpu, packed, g.a, rows, cols, g.Z),
       await cpuGemm(gpu, { ...plan, a: packed }),
     ];
   }
-  const packed = await scratch(gpu, "b", g.Z * g.J * g.P);
+  const packed = await matmulScratch(gpu, "transposed b", g.Z * g.J * g.P);
   const [rows, cols] = g.bPMajor ? [g.P, g.J] : [g.J, g.P];
   return [
     await transposeDispatch(gpu, packed, g.b, rows, cols, g.Z),
@@ -186,21 +186,4 @@ async function transposeDispatch(
   const kernel = await gpu.pipelines.get(TRANSPOSE);
   const params = new ParamPack().u32(rows).u32(cols).u32(rows * cols).bytes();
   return prepareDispatch(gpu, kernel, [out, inp], params, [groups(cols, 16), groups(rows, 16), Z]);
-}
-
-/**
- * Packing buffers shared by all matmuls of a device, one per operand role, grown on demand. Sharing is safe
- * because a pack and the product reading it are consecutive dispatches of one pass; a grown buffer replaces
- * the old one only for later preparations (bind groups keep the old one alive).
- */
-const scratchBuffers = new WeakMap<Gpu, Map<string, Tensor>>();
-
-async function scratch(gpu: Gpu, role: string, elements: number): Promise<Tensor> {
-  let byRole = scratchBuffers.get(gpu);
-  if (!byRole) scratchBuffers.set(gpu, byRole = new Map());
-  const have = byRole.get(role);
-  if (have && have.size >= elements) return have;
-  const t = await createTensor(gpu, [elements], "f32", { label: `matmul pack ${role}` });
-  byRole.set(role, t);
-  return t;
 }

@@ -1,10 +1,10 @@
 /**
- * The matrix product of software adapters: both operands packed into rgba32float textures
- * (`matmul_pack.wgsl`), then `matmul_packed.wgsl`, which fetches them as texels. On llvmpipe a storage-buffer
- * load is a per-lane scalar loop while a texel fetch is one vector gather, so the product runs ~1.5x faster
- * than the same block read from storage buffers even with the packing counted (bench/matmul_bench.ts). The
- * packing also absorbs any layout (transposed, strided, per head), so one kernel serves every linear layer and
- * every attention product.
+ * The matrix product of software adapters: both operands in rgba32float textures, then `matmul_packed.wgsl`,
+ * which fetches them as texels. On llvmpipe a storage-buffer load is a per-lane scalar loop while a texel fetch
+ * is one vector gather, so the product runs ~1.5x faster than the same block read from storage buffers, the
+ * packing counted (`matmul_1024x768x768` vs `_storage` in bench/matmul_bench.ts). An operand reaches its texture
+ * by `copyBufferToTexture`, straight from its tensor or from a staging buffer that `matmul_pack.wgsl` fills in
+ * any layout (transposed, strided, per head, scaled), so one kernel serves every linear layer.
  *
  * @module
  */
@@ -181,7 +181,8 @@ type Copy = (encoder: GPUCommandEncoder) => void;
  * How one operand reaches its texture: by a copyBufferToTexture straight from its tensor where its rows lie as
  * the texture wants them (K-contiguous, batches back to back, a row pitch in whole 256-byte units, a
  * texel-aligned start, nothing to scale; a bias tail column staged and copied beside it), else by
- * matmul_pack.wgsl into a staging buffer and a copy from there. The copy is recorded before the product (outside the compute pass).
+ * matmul_pack.wgsl into a staging buffer and a copy from there. The copy is recorded before the product, outside
+ * the compute pass.
  */
 async function packOperand(
   gpu: Gpu,
@@ -206,7 +207,7 @@ async function packOperand(
     if (o.tail === 0) return { dispatch: null, copy: body };
     // The tail column (texel K / 4 of each row) is staged by MODE 3, one texel per 256-byte row.
     const kernel = await gpu.pipelines.get(PACK, { MODE: 3, TAIL: o.tail });
-    const staging = await scratchStaging(gpu, role, o.zn * o.rows * 64);
+    const staging = await matmulScratch(gpu, `staging ${role}`, o.zn * o.rows * 64);
     const params = packParams(o, 16);
     const dispatch = prepareDispatch(gpu, kernel, [staging, t, t, tail ?? t], params, [
       groups(o.rows, 8),
@@ -228,7 +229,7 @@ async function packOperand(
     : 0;
   const kernel = await gpu.pipelines.get(PACK, { MODE, TAIL: o.tail });
   const pitch = Math.ceil(o.K4 / 16) * 16;
-  const staging = await scratchStaging(gpu, role, o.zn * o.rows * pitch * 4);
+  const staging = await matmulScratch(gpu, `staging ${role}`, o.zn * o.rows * pitch * 4);
   const params = packParams(o, pitch);
   const [x, y] = MODE === 2
     ? [Math.ceil(o.rows / 4), o.K4]
@@ -256,15 +257,21 @@ function packParams(o: Pack, pitch: number): ArrayBuffer {
     .u32(o.sK).u32(o.z0).f32(o.scale).u32(o.tailOff).u32(pitch).u32(0).u32(0).u32(0).bytes();
 }
 
-/** Staging buffers of matmul_pack.wgsl, one per operand role and device, grown on demand. */
-const stagingBuffers = new WeakMap<Gpu, Map<string, Tensor>>();
+/**
+ * Scratch buffers shared by all matmuls of a device, one per role (the staging buffers here, the transposed
+ * operands of the `cpu-storage` kernels), grown on demand. Sharing is safe because a matmul's dispatches run in
+ * order with no other matmul in between; a grown buffer replaces the old one only for later preparations (bind
+ * groups keep the old one alive).
+ */
+const scratchBuffers = new WeakMap<Gpu, Map<string, Tensor>>();
 
-async function scratchStaging(gpu: Gpu, role: string, elements: number): Promise<Tensor> {
-  let byRole = stagingBuffers.get(gpu);
-  if (!byRole) stagingBuffers.set(gpu, byRole = new Map());
+/** The scratch buffer of `role` on this device, at least `elements` floats (see scratchBuffers). */
+export async function matmulScratch(gpu: Gpu, role: string, elements: number): Promise<Tensor> {
+  let byRole = scratchBuffers.get(gpu);
+  if (!byRole) scratchBuffers.set(gpu, byRole = new Map());
   const have = byRole.get(role);
   if (have && have.size >= elements) return have;
-  const t = await createTensor(gpu, [elements], "f32", { label: `matmul staging ${role}` });
+  const t = await createTensor(gpu, [elements], "f32", { label: `matmul ${role}` });
   byRole.set(role, t);
   return t;
 }
