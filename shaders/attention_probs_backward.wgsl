@@ -26,20 +26,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read> rng: array<u32>;           // [seed, step]
 @group(0) @binding(6) var<uniform> p: Params;
 
-fn pcg_hash(v: u32) -> u32 {
-  let s = v * 747796405u + 2891336453u;
-  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
-  return (w >> 22u) ^ w;
-}
-// Uniform in [0, 1) with 24 bits: element `i` of stream `stream` under `seed`.
-fn rand_uniform(seed: u32, stream: u32, i: u32) -> f32 {
-  return f32(pcg_hash(i ^ pcg_hash(stream ^ pcg_hash(seed))) >> 8u) * (1.0 / 16777216.0);
-}
-// Stream of (step, layer, purpose, slot); equals streamId() below.
-fn stream_id(step: u32, layer: u32, purpose: u32, slot: u32) -> u32 {
-  return pcg_hash(pcg_hash(step) ^ ((layer + 1u) * 0x9e3779b1u) ^ (purpose << 24u) ^ slot);
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let lrow = gid.x + gid.y * nwg.x * WG;
@@ -50,17 +36,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let le0 = lrow * p.T;  // local element index of the row
   var al = 1.0;
   if (p.has_alpha != 0u) { al = alpha[p.alpha_off + b - p.b0]; }
-  let stream = stream_id(rng[1], p.layer, 1u, p.slot);
-  let seed = rng[0];
+  let key = stream_key(rng[0], stream_id(rng[1], p.layer, 1u, p.slot));
   var dot = 0.0;
   for (var j = 0u; j < p.T; j++) {
-    let w = select(0.0, p.inv_keep, rand_uniform(seed, stream, base + j) >= p.p_drop);
+    let w = select(0.0, p.inv_keep, rand_at(key, base + j) >= p.p_drop);
     let g = work_p[p.wp_off + le0 + j] * w;
     if (p.write_dprobs != 0u) { dprobs[p.dp_off + le0 + j] = g; }
     dot += al * g * probs[p.probs_off + le0 + j];
   }
   for (var j = 0u; j < p.T; j++) {
-    let w = select(0.0, p.inv_keep, rand_uniform(seed, stream, base + j) >= p.p_drop);
+    let w = select(0.0, p.inv_keep, rand_at(key, base + j) >= p.p_drop);
     let a = probs[p.probs_off + le0 + j];
     let wp = p.wp_off + le0 + j;
     work_s[p.ws_off + le0 + j] = a * (al * work_p[wp] * w - dot);

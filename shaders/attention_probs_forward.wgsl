@@ -30,20 +30,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read> rng: array<u32>;            // [seed, step]
 @group(0) @binding(6) var<uniform> p: Params;
 
-fn pcg_hash(v: u32) -> u32 {
-  let s = v * 747796405u + 2891336453u;
-  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
-  return (w >> 22u) ^ w;
-}
-// Uniform in [0, 1) with 24 bits: element `i` of stream `stream` under `seed`.
-fn rand_uniform(seed: u32, stream: u32, i: u32) -> f32 {
-  return f32(pcg_hash(i ^ pcg_hash(stream ^ pcg_hash(seed))) >> 8u) * (1.0 / 16777216.0);
-}
-// Stream of (step, layer, purpose, slot); equals streamId() below.
-fn stream_id(step: u32, layer: u32, purpose: u32, slot: u32) -> u32 {
-  return pcg_hash(pcg_hash(step) ^ ((layer + 1u) * 0x9e3779b1u) ^ (purpose << 24u) ^ slot);
-}
-
 // The additive mask of key j in the row whose first element is `le0` (local index).
 fn total_mask(b: u32, le0: u32, j: u32) -> f32 {
   var m = key_mask[p.key_off + (b - p.b0) * p.T + j];
@@ -76,14 +62,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let inv = select(0.0, 1.0 / sum, sum > 0.0);
   var scale = p.inv_keep;
   if (p.has_alpha != 0u) { scale *= alpha[p.alpha_off + b - p.b0]; }
-  let stream = stream_id(rng[1], p.layer, 1u, p.slot);
-  let seed = rng[0];
+  let key = stream_key(rng[0], stream_id(rng[1], p.layer, 1u, p.slot));
   for (var j = 0u; j < p.T; j++) {
     let v = probs[pb + j];
     let a = select(0.0, exp(v - mx) * inv, v > MASKED);
     probs[pb + j] = a;
     if (p.write_dropped != 0u) {
-      let keep = rand_uniform(seed, stream, base + j) >= p.p_drop;
+      let keep = rand_at(key, base + j) >= p.p_drop;
       dropped[p.drop_off + le0 + j] = select(0.0, a * scale, keep);
     }
   }

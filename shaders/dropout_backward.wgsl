@@ -13,20 +13,6 @@ struct Params { N: u32, layer: u32, purpose: u32, slot: u32, p: f32, scale: f32 
 @group(0) @binding(2) var<storage, read> rng: array<u32>;         // [seed, step]
 @group(0) @binding(3) var<uniform> p: Params;
 
-fn pcg_hash(v: u32) -> u32 {
-  let s = v * 747796405u + 2891336453u;
-  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
-  return (w >> 22u) ^ w;
-}
-// Uniform in [0, 1) with 24 bits: element `i` of stream `stream` under `seed`.
-fn rand_uniform(seed: u32, stream: u32, i: u32) -> f32 {
-  return f32(pcg_hash(i ^ pcg_hash(stream ^ pcg_hash(seed))) >> 8u) * (1.0 / 16777216.0);
-}
-// Stream of (step, layer, purpose, slot); equals streamId() below.
-fn stream_id(step: u32, layer: u32, purpose: u32, slot: u32) -> u32 {
-  return pcg_hash(pcg_hash(step) ^ ((layer + 1u) * 0x9e3779b1u) ^ (purpose << 24u) ^ slot);
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;

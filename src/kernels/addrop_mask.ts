@@ -18,6 +18,7 @@ import type { Tensor } from "../gpu/tensor.ts";
 import type { SelectMode } from "./select.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
 import { rowBinding, splitRows } from "./split.ts";
+import { withRandom } from "./random_wgsl.ts";
 
 const WG = 256;
 
@@ -29,12 +30,12 @@ export const ADDROP_DROP = -1e9;
 
 const MASK: KernelSource = {
   file: "addrop_mask.wgsl",
-  code: addropMaskWgsl,
+  code: withRandom(addropMaskWgsl),
   bindings: ["read_write", "read", "read", "read", "read", "uniform"],
 };
 const RANDOM: KernelSource = {
   file: "addrop_random_mask.wgsl",
-  code: addropRandomMaskWgsl,
+  code: withRandom(addropRandomMaskWgsl),
   bindings: ["read_write", "read", "read", "uniform"],
 };
 

@@ -42,7 +42,7 @@ export interface AttentionDims {
   layer: number;
   /** Random-stream slot (default 0). */
   slot?: number;
-  /** Use the scalar matrix-product kernel even where the vec4 one applies (tests). */
+  /** Use the scalar matrix-product and row kernels even where the vec4 ones apply (tests). */
   scalar?: boolean;
   /** Workgroup shape of the matrix products (default: by adapter; tests run both). */
   tiling?: "software" | "hardware";

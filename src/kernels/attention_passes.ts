@@ -7,10 +7,12 @@
  */
 import forwardWgsl from "../../shaders/attention_probs_forward.wgsl" with { type: "text" };
 import backwardWgsl from "../../shaders/attention_probs_backward.wgsl" with { type: "text" };
+import forwardVec4Wgsl from "../../shaders/attention_probs_forward_vec4.wgsl" with { type: "text" };
+import backwardVec4Wgsl from "../../shaders/attention_probs_backward_vec4.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import { type Dispatch, grid1d, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
-import type { KernelSource } from "../gpu/pipeline.ts";
+import type { Access, KernelSource } from "../gpu/pipeline.ts";
 import { createTensor, type Tensor } from "../gpu/tensor.ts";
 import type { AttentionDims } from "./attention.ts";
 import {
@@ -21,17 +23,59 @@ import {
   type PerExample,
 } from "./attention_chunks.ts";
 import { batchedProduct, qkvPart, square, type Strided } from "./attention_matmul.ts";
+import { withRandom } from "./random_wgsl.ts";
 
-const FORWARD: KernelSource = {
-  file: "attention_probs_forward.wgsl",
-  code: forwardWgsl,
-  bindings: ["read_write", "read_write", "read", "read", "read", "read", "uniform"],
-};
-const BACKWARD: KernelSource = {
-  file: "attention_probs_backward.wgsl",
-  code: backwardWgsl,
-  bindings: ["read_write", "read_write", "read_write", "read", "read", "read", "uniform"],
-};
+const FORWARD_BINDINGS: readonly Access[] = [
+  "read_write",
+  "read_write",
+  "read",
+  "read",
+  "read",
+  "read",
+  "uniform",
+];
+const BACKWARD_BINDINGS: readonly Access[] = [
+  "read_write",
+  "read_write",
+  "read_write",
+  "read",
+  "read",
+  "read",
+  "uniform",
+];
+/** The row passes: scalar, and vec4 where T and every offset are multiples of 4. */
+const ROWS = {
+  forward: {
+    scalar: {
+      file: "attention_probs_forward.wgsl",
+      code: withRandom(forwardWgsl),
+      bindings: FORWARD_BINDINGS,
+    },
+    vec4: {
+      file: "attention_probs_forward_vec4.wgsl",
+      code: withRandom(forwardVec4Wgsl),
+      bindings: FORWARD_BINDINGS,
+    },
+  },
+  backward: {
+    scalar: {
+      file: "attention_probs_backward.wgsl",
+      code: withRandom(backwardWgsl),
+      bindings: BACKWARD_BINDINGS,
+    },
+    vec4: {
+      file: "attention_probs_backward_vec4.wgsl",
+      code: withRandom(backwardVec4Wgsl),
+      bindings: BACKWARD_BINDINGS,
+    },
+  },
+} satisfies Record<string, Record<string, KernelSource>>;
+
+/** The row pass's kernel: vec4 unless `d.scalar`, T or an element offset is not a multiple of 4. */
+function rowKernel(gpu: Gpu, d: AttentionDims, pass: "forward" | "backward", offsets: number[]) {
+  const vec4 = !d.scalar && [d.T, ...offsets].every((x) => x % 4 === 0);
+  return gpu.pipelines.get(ROWS[pass][vec4 ? "vec4" : "scalar"], { WG });
+}
 const WG = 64;
 
 /** Per-example tensors of the forward (null: not used). */
@@ -104,7 +148,7 @@ export async function forwardChunk(
     .u32(v.alpha?.off ?? 0).bytes();
   const rowPass = prepareDispatch(
     gpu,
-    await gpu.pipelines.get(FORWARD, { WG }),
+    await rowKernel(gpu, d, "forward", [probs.off, v.scratch?.off ?? 0, v.addMask?.off ?? 0, keyMask.off]),
     [
       probs.tensor,
       v.scratch?.tensor ?? await dummy(gpu),
@@ -181,7 +225,7 @@ export async function backwardChunk(
     .u32(dS.off).u32(v.dprobs?.off ?? 0).u32(probs.off).u32(v.alpha?.off ?? 0).bytes();
   const rowPass = prepareDispatch(
     gpu,
-    await gpu.pipelines.get(BACKWARD, { WG }),
+    await rowKernel(gpu, d, "backward", [work.off, dS.off, v.dprobs?.off ?? 0, probs.off]),
     [
       work.tensor,
       dS.tensor,

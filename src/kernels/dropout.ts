@@ -15,6 +15,7 @@ import type { Tensor } from "../gpu/tensor.ts";
 import { type DropoutOptions, dropoutScale } from "../reference/dropout.ts";
 import { Purpose } from "../reference/random.ts";
 import { assertSameSize, assertSize } from "./shapes.ts";
+import { withRandom } from "./random_wgsl.ts";
 
 export type { DropoutOptions };
 
@@ -22,13 +23,13 @@ const WG = 256;
 
 const FORWARD: KernelSource = {
   file: "dropout_forward.wgsl",
-  code: dropoutForwardWgsl,
+  code: withRandom(dropoutForwardWgsl),
   bindings: ["read_write", "read", "read", "uniform"],
 };
 
 const BACKWARD: KernelSource = {
   file: "dropout_backward.wgsl",
-  code: dropoutBackwardWgsl,
+  code: withRandom(dropoutBackwardWgsl),
   bindings: ["read_write", "read", "read", "uniform"],
 };
 

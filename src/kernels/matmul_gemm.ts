@@ -20,7 +20,7 @@ import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { matmulScratch, packedFits, packedProduct } from "./matmul_packed.ts";
+import { matmulScratch, packedFits, packedFitsTN, packedProduct, packedProductTN } from "./matmul_packed.ts";
 import { ShapeError } from "./shapes.ts";
 
 /**
@@ -92,29 +92,32 @@ export function assertBindable(gpu: Gpu, kernel: string, tensors: Record<string,
 export async function gemm(gpu: Gpu, g: GemmPlan): Promise<Dispatch[]> {
   if (g.variant === "gpu") return [await tiledGemm(gpu, g)];
   const c = { off: 0, bs: g.I * g.J, hs: 0, rs: g.J };
-  if (g.variant === "cpu" && packedFits(gpu, { N: g.J, K: g.P, c })) {
-    const operand = (tensor: Tensor, pMajor: boolean, rows: number) => ({
-      tensor,
-      off: 0,
-      bs: rows * g.P,
-      hs: 0,
-      sRow: pMajor ? 1 : g.P,
-      sK: pMajor ? rows : 1,
-    });
-    return await packedProduct(gpu, {
-      M: g.I,
-      N: g.J,
-      K: g.P,
-      B: g.Z,
-      NH: 1,
-      a: operand(g.a, g.aPMajor, g.I),
-      b: operand(g.b, g.bPMajor, g.J),
-      c: { tensor: g.out, ...c },
-      alpha: g.alpha,
-      bias: g.bias,
-      accumulate: g.accumulate,
-    });
+  const operand = (tensor: Tensor, pMajor: boolean, rows: number) => ({
+    tensor,
+    off: 0,
+    bs: rows * g.P,
+    hs: 0,
+    sRow: pMajor ? 1 : g.P,
+    sK: pMajor ? rows : 1,
+  });
+  const product = {
+    M: g.I,
+    N: g.J,
+    K: g.P,
+    B: g.Z,
+    NH: 1,
+    a: operand(g.a, g.aPMajor, g.I),
+    b: operand(g.b, g.bPMajor, g.J),
+    c: { tensor: g.out, ...c },
+    alpha: g.alpha,
+    bias: g.bias,
+    accumulate: g.accumulate,
+  };
+  // Both operands stored P-major (dweight = dout^T inp): the TN form reads them without transposing either.
+  if (g.variant === "cpu" && g.aPMajor && g.bPMajor && packedFitsTN(gpu, product)) {
+    return await packedProductTN(gpu, product);
   }
+  if (g.variant === "cpu" && packedFits(gpu, { N: g.J, K: g.P, c })) return await packedProduct(gpu, product);
   if (g.aPMajor === g.bPMajor) return [cpuAligned(g) ? await cpuGemm(gpu, g) : await tiledGemm(gpu, g)];
   // Mixed layouts: transpose one operand so both match, NT (both xp) or TN (both px); the smaller one
   // unless only the other choice gives the vec4 alignment the CPU kernels need.

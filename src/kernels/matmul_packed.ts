@@ -10,6 +10,7 @@
  */
 import packWgsl from "../../shaders/matmul_pack.wgsl" with { type: "text" };
 import productWgsl from "../../shaders/matmul_packed.wgsl" with { type: "text" };
+import productTnWgsl from "../../shaders/matmul_packed_tn.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
@@ -26,13 +27,20 @@ const PRODUCT: KernelSource = {
   code: productWgsl,
   bindings: ["read_write", "texture", "texture", "uniform"],
 };
+const PRODUCT_TN: KernelSource = {
+  file: "matmul_packed_tn.wgsl",
+  code: productTnWgsl,
+  bindings: ["read_write", "texture", "texture", "uniform"],
+};
 /** The block one invocation of matmul_packed.wgsl owns (set by scripts/gen_matmul_packed.py). */
-const BLOCK_ROWS = blockConstant("BLOCK_ROWS");
-const BLOCK_COLS = blockConstant("BLOCK_COLS");
+const BLOCK_ROWS = blockConstant(PRODUCT, "BLOCK_ROWS");
+const BLOCK_COLS = blockConstant(PRODUCT, "BLOCK_COLS");
+const TN_ROWS = blockConstant(PRODUCT_TN, "BLOCK_ROWS");
+const TN_COLS = blockConstant(PRODUCT_TN, "BLOCK_COLS");
 
-function blockConstant(name: string): number {
-  const m = productWgsl.match(new RegExp(`const ${name}: u32 = (\\d+)u;`));
-  if (!m) throw new Error(`matmul_packed.wgsl declares no ${name}`);
+function blockConstant(source: KernelSource, name: string): number {
+  const m = source.code.match(new RegExp(`const ${name}: u32 = (\\d+)u;`));
+  if (!m) throw new Error(`${source.file} declares no ${name}`);
   return Number(m[1]);
 }
 const PRODUCT_WG = 8;
@@ -161,6 +169,82 @@ export async function packedProduct(gpu: Gpu, p: PackedProduct): Promise<Dispatc
   return out;
 }
 
+/**
+ * Whether {@linkcode packedProductTN} takes the product: no bias, a row of either texture within the texture
+ * width, c stored as vec4 (N and c's offsets and strides multiples of 4).
+ */
+export function packedFitsTN(
+  gpu: Gpu,
+  p: Pick<PackedProduct, "M" | "N" | "bias"> & { c: Omit<PackedProduct["c"], "tensor"> },
+): boolean {
+  const { off, bs, hs, rs } = p.c;
+  const max = gpu.device.limits.maxTextureDimension2D;
+  const W = Math.ceil(Math.max(p.M, p.N) / 4);
+  return p.bias === null && [p.N, off, bs, hs, rs].every((x) => x % 4 === 0) && W < max &&
+    chunkRows(gpu, W) >= 4;
+}
+
+/**
+ * Prepares the same product as {@linkcode packedProduct} (no bias) with both operands packed with the summed
+ * index k as texture rows, for operands stored that way (`sK` > 1, e.g. dweight = dout^T inp, whose operands
+ * then copy straight from their tensors instead of being transposed), in chunks of k that each fit the
+ * texture height; chunks after the first accumulate. Run the dispatches in order, not interleaved with another
+ * product's.
+ */
+export async function packedProductTN(gpu: Gpu, p: PackedProduct): Promise<Dispatch[]> {
+  if (!packedFitsTN(gpu, p)) {
+    throw new RangeError(`packedProductTN: a bias, M = ${p.M} or N = ${p.N} too wide, or c not vec4-aligned`);
+  }
+  const Z = p.B * p.NH;
+  const [M4, N4] = [Math.ceil(p.M / 4), Math.ceil(p.N / 4)];
+  const H = chunkRows(gpu, Math.max(M4, N4));
+  const kStep = Math.min(p.K, H);
+  const zStep = Math.floor(H / kStep);
+  const nb = Math.ceil(p.N / TN_COLS);
+  const mb = Math.ceil(p.M / TN_ROWS);
+  const { c } = p;
+  const out: Dispatch[] = [];
+  for (let z0 = 0; z0 < Z; z0 += zStep) {
+    const zn = Math.min(zStep, Z - z0);
+    for (let k0 = 0; k0 < p.K; k0 += kStep) {
+      const rows = Math.min(kStep, p.K - k0);
+      // The operand (r, k) seen with k as the row: rows of the chunk, r along the texels.
+      const side = (role: string, o: PackedOperand, width: number, scale: number) => {
+        const pack: Pack = {
+          ...o,
+          off: o.off + k0 * o.sK,
+          sRow: o.sK,
+          sK: o.sRow,
+          rows,
+          K: width,
+          K4: Math.ceil(width / 4),
+          NH: p.NH,
+          z0,
+          zn,
+          scale,
+          tail: 0,
+          tailOff: 0,
+        };
+        const texture = scratchTexture(gpu, role, pack.K4, zn * rows);
+        return packOperand(gpu, role, texture, pack, null).then((r) => ({ ...r, texture }));
+      };
+      const a = await side("a", p.a, p.M, p.alpha);
+      const b = await side("b", p.b, p.N, 1);
+      for (const x of [a, b]) if (x.dispatch) out.push(x.dispatch);
+      const accumulate = p.accumulate || k0 > 0;
+      const product = await gpu.pipelines.get(PRODUCT_TN, { ACCUMULATE: accumulate ? 1 : 0 });
+      const params = new ParamPack().u32(p.M).u32(p.N).u32(rows).u32(p.NH)
+        .u32(c.off).u32(c.bs).u32(c.hs).u32(c.rs).u32(nb).u32(mb).u32(z0).u32(M4).u32(N4)
+        .u32(0).u32(0).u32(0).bytes();
+      const before = (encoder: GPUCommandEncoder) => (a.copy(encoder), b.copy(encoder));
+      const grid = [groups(nb * mb, PRODUCT_WG), zn] as const;
+      const bindings = [c.tensor, { texture: a.texture }, { texture: b.texture }];
+      out.push(prepareDispatch(gpu, product, bindings, params, grid, before));
+    }
+  }
+  return out;
+}
+
 /** One packing: `rows` rows of batches z0 .. z0 + zn - 1, K elements each, then the tail, in K4 texels. */
 interface Pack extends PackedOperand {
   rows: number;
@@ -195,7 +279,8 @@ async function packOperand(
   const t = o.tensor;
   const size = [o.K4, o.zn * o.rows];
   const direct = o.sK === 1 && o.scale === 1 && o.K % 4 === 0 && (o.sRow * 4) % 256 === 0 &&
-    o.bs === o.rows * o.sRow && (o.NH === 1 || o.hs === 0) && (t.byteOffset + o.off * 4) % 16 === 0 &&
+    (o.zn === 1 || (o.bs === o.rows * o.sRow && (o.NH === 1 || o.hs === 0))) &&
+    (t.byteOffset + o.off * 4) % 16 === 0 &&
     o.K <= o.sRow;
   if (direct) {
     const offset = t.byteOffset + (o.off + o.z0 * o.bs) * 4;

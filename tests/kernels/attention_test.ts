@@ -138,9 +138,10 @@ gpuCase("aligned, dprobs only", { B: 2, T: 32, C: 16, NH: 2, lens: [32, 20], ...
 gpuCase("odd, no dprobs, no masks", { B: 2, T: 13, C: 15, NH: 3, pDrop: 0, layer: 0, dprobs: false });
 // Workgroup boundaries. Tiles (rows x columns of a product): 8 x 8 blocks 32 x 64 (software) / 64 x 64
 // (hardware); 4 x 4 blocks and the scalar kernel 16 x 32 / 32 x 32. T % 4 = 0 takes the vec4 kernels, other T
-// the scalar one; hs = 12 leaves half an 8-column block past the edge.
+// the scalar one (likewise the row passes); hs = 12 leaves half an 8-column block past the edge.
 for (const T of [12, 15, 16, 17, 28, 31, 32, 33, 36, 60, 64, 65, 68]) {
-  gpuCase("tile boundary", { B: 2, T, C: 16, NH: 2, lens: [T, T - 3], ...full });
+  const kernel = T % 4 === 0 ? "attention_probs_backward_vec4.wgsl" : "attention_probs_backward.wgsl";
+  gpuCase("tile boundary", { B: 2, T, C: 16, NH: 2, lens: [T, T - 3], ...full, kernel });
 }
 gpuCase("hs = 12", { B: 2, T: 20, C: 24, NH: 2, lens: [20, 11], ...full });
 // The 32 x 16 block (the software default where it applies): row blocks and 16-column groups past the edge.
@@ -178,10 +179,20 @@ gpuCase("scalar kernel on an aligned shape", {
   lens: [32, 20],
   scalar: true,
   ...full,
+  kernel: "attention_probs_forward.wgsl",
 });
 gpuCase("every key of example 1 padded", { B: 2, T: 8, C: 8, NH: 2, lens: [8, 0], ...full });
 // BERT-base slice with padding, no AD-DROP mask, dropout 0.1.
-gpuCase("BERT-base slice", { B: 1, T: 128, C: 768, NH: 12, lens: [100], pDrop: 0.1, layer: 0 });
+gpuCase("BERT-base slice", {
+  B: 1,
+  T: 128,
+  C: 768,
+  NH: 12,
+  lens: [100],
+  pDrop: 0.1,
+  layer: 0,
+  kernel: "attention_probs_forward_vec4.wgsl",
+});
 gpuCase("BERT-base slice, 8 x 8 block", {
   B: 1,
   T: 128,

@@ -81,6 +81,10 @@ for (const variant of VARIANTS) {
       if (variant === "cpu-storage" && s.K % 4 === 0 && s.N % 4 === 0) {
         assert.ok(ds.some((d) => d.kernel.source.file === "matmul_tn.wgsl"), "dweight runs matmul_tn");
       }
+      if (variant === "cpu" && s.K % 4 === 0) {
+        const tn = ds.filter((d) => d.kernel.source.file === "matmul_packed_tn.wgsl");
+        assert.equal(tn.length, 1, "dweight runs matmul_packed_tn (its operands untransposed)");
+      }
       const run = async () => {
         writeTensor(g, t.dinp, dinp0);
         writeTensor(g, t.dweight, dweight0);
@@ -218,7 +222,8 @@ gpuTest("matmul names a tensor above the binding limit", async () => {
 });
 
 // The packed products chunk their rows so that each staging buffer fits one binding: a forced 8 KiB limit
-// makes 32-row chunks, so M = 45 and N = 36 each take two chunks (and a batched product, chunks of batches).
+// makes 32-row chunks, so M = 45 and N = 36 each take two chunks; dweight's TN product, two chunks of its
+// summed M rows, the second accumulating; a batched TN product, chunks of batches.
 gpuTest("packed matmul in row, column and batch chunks (8 KiB binding limit)", async () => {
   await withGpu({ maxBindingBytes: 8192 }, async (g: Gpu) => {
     const s = { M: 45, K: 40, N: 36 };
@@ -240,6 +245,8 @@ gpuTest("packed matmul in row, column and batch chunks (8 KiB binding limit)", a
     const products = fwd.filter((d) => d.kernel.source.file === "matmul_packed.wgsl").length;
     assert.equal(products, 4, "2 row chunks x 2 column chunks");
     const bwd = await gpu.matmulBackward(g, { ...t, dbias: null }, s);
+    const tn = bwd.filter((d) => d.kernel.source.file === "matmul_packed_tn.wgsl");
+    assert.equal(tn.length, 2, "dweight: 2 chunks of the summed rows");
     await runDispatches(g, [...fwd, ...bwd]);
     assertClose(await readFloats(g, t.out), ref.matmulForward(inp, weight, bias, s), {
       ...tol(s.K),
@@ -248,15 +255,21 @@ gpuTest("packed matmul in row, column and batch chunks (8 KiB binding limit)", a
     const e = ref.matmulBackward(dout, inp, weight, s);
     assertClose(await readFloats(g, t.dinp), e.dinp, { ...tol(s.N), name: "dinp" });
     assertClose(await readFloats(g, t.dweight), e.dweight, { ...tol(s.M), name: "dweight" });
-    const b = { batch: 5, M: 12, N: 8, K: 16, transA: true, transB: false, alpha: 0.5 };
-    const a = rng.floats(b.batch * b.M * b.K);
-    const bb = rng.floats(b.batch * b.K * b.N);
-    const ta = await createTensor(g, [b.batch, b.K, b.M], "f32", { data: a });
-    const tb = await createTensor(g, [b.batch, b.K, b.N], "f32", { data: bb });
-    const out = await createTensor(g, [b.batch, b.M, b.N]);
-    const ds = await gpu.batchedMatmul(g, { out, a: ta, b: tb }, b);
-    assert.ok(ds.filter((d) => d.kernel.source.file === "matmul_packed.wgsl").length > 1, "batch chunks");
-    await runDispatches(g, ds);
-    assertClose(await readFloats(g, out), ref.batchedMatmul(a, bb, b), { ...tol(b.K), name: "batched" });
+    for (const transA of [false, true]) {
+      // transA: both operands K-major, the TN product; else the NT one.
+      const b = { batch: 5, M: 12, N: 8, K: 16, transA, transB: false, alpha: 0.5 };
+      const a = rng.floats(b.batch * b.M * b.K);
+      const bb = rng.floats(b.batch * b.K * b.N);
+      const ta = await createTensor(g, transA ? [b.batch, b.K, b.M] : [b.batch, b.M, b.K], "f32", {
+        data: a,
+      });
+      const tb = await createTensor(g, [b.batch, b.K, b.N], "f32", { data: bb });
+      const out = await createTensor(g, [b.batch, b.M, b.N]);
+      const ds = await gpu.batchedMatmul(g, { out, a: ta, b: tb }, b);
+      const file = transA ? "matmul_packed_tn.wgsl" : "matmul_packed.wgsl";
+      assert.ok(ds.filter((d) => d.kernel.source.file === file).length > 1, `batch chunks of ${file}`);
+      await runDispatches(g, ds);
+      assertClose(await readFloats(g, out), ref.batchedMatmul(a, bb, b), { ...tol(b.K), name: file });
+    }
   });
 });

@@ -1,0 +1,68 @@
+// attention_probs_forward_vec4: attention_probs_forward.wgsl (same formula, Params and bindings) with vec4 loads
+// and stores, for T % 4 = 0 and every offset a multiple of 4: llvmpipe issues each storage access per lane, so
+// a quarter of the accesses is most of the speed. Pass 1 takes the row's max and sum four keys at a time; pass 2
+// reloads the scores and masks (no marker is written back). The sum's order differs from the scalar kernel's.
+// Reference: src/reference/attention.ts attentionProbs, dropoutKeep, scaleProbs.
+
+override WG: u32 = 64;
+const MASKED: f32 = -1e30;
+const F32_LOWEST: f32 = -3.4028234663852886e38;
+
+struct Params {
+  rows: u32, T: u32, NH: u32, has_add: u32,
+  has_alpha: u32, write_dropped: u32, p_drop: f32, inv_keep: f32,
+  layer: u32, slot: u32, row0: u32, b0: u32,
+  probs_off: u32, drop_off: u32, add_off: u32, key_off: u32,
+  alpha_off: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> probs: array<vec4<f32>>;    // (nb, NH, T, T): S in, A out
+@group(0) @binding(1) var<storage, read_write> dropped: array<vec4<f32>>;  // (nb, NH, T, T) or a dummy
+@group(0) @binding(2) var<storage, read> key_mask: array<vec4<f32>>;       // (nb, T)
+@group(0) @binding(3) var<storage, read> add_mask: array<vec4<f32>>;       // (nb, NH, T, T) or a dummy
+@group(0) @binding(4) var<storage, read> alpha: array<f32>;                // (nb) or a dummy
+@group(0) @binding(5) var<storage, read> rng: array<u32>;                  // [seed, step]
+@group(0) @binding(6) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let lrow = gid.x + gid.y * nwg.x * WG;
+  if (lrow >= p.rows) { return; }
+  let row = p.row0 + lrow;
+  let b = row / (p.NH * p.T);
+  let base = row * p.T;  // global element index of the row (the random draws)
+  let le0 = lrow * p.T;  // local element index of the row
+  let n4 = p.T / 4u;
+  let pb = (p.probs_off + le0) / 4u;
+  let kb = (p.key_off + (b - p.b0) * p.T) / 4u;
+  let ab = (p.add_off + le0) / 4u;
+  // Pass 1: online max and sum over the unmasked keys.
+  var mx = F32_LOWEST;
+  var sum = 0.0;
+  for (var j = 0u; j < n4; j++) {
+    var m = key_mask[kb + j];
+    if (p.has_add != 0u) { m += add_mask[ab + j]; }
+    let ok = m > vec4<f32>(MASKED);
+    let v = select(vec4<f32>(F32_LOWEST), probs[pb + j] + m, ok);
+    let nmx = max(mx, max(max(v.x, v.y), max(v.z, v.w)));
+    let e = select(vec4<f32>(0.0), exp(v - nmx), ok);
+    sum = sum * exp(mx - nmx) + (e.x + e.y) + (e.z + e.w);
+    mx = nmx;
+  }
+  // Pass 2: normalize (masked keys and all-masked rows give 0) and apply alpha and dropout.
+  let inv = select(0.0, 1.0 / sum, sum > 0.0);
+  var scale = p.inv_keep;
+  if (p.has_alpha != 0u) { scale *= alpha[p.alpha_off + b - p.b0]; }
+  let key = stream_key(rng[0], stream_id(rng[1], p.layer, 1u, p.slot));
+  let db = (p.drop_off + le0) / 4u;
+  for (var j = 0u; j < n4; j++) {
+    var m = key_mask[kb + j];
+    if (p.has_add != 0u) { m += add_mask[ab + j]; }
+    let a = select(vec4<f32>(0.0), exp(probs[pb + j] + m - mx) * inv, m > vec4<f32>(MASKED));
+    probs[pb + j] = a;
+    if (p.write_dropped != 0u) {
+      let keep = rand_at4(key, base + 4u * j) >= vec4<f32>(p.p_drop);
+      dropped[db + j] = select(vec4<f32>(0.0), a * scale, keep);
+    }
+  }
+}
