@@ -8,8 +8,8 @@ stores = "\n".join("  store(t, %du, c%d);" % (r, r) for r in range(R))
 rows_nt = "\n".join("    c%d = row_dot(c%d, a[ar%d.%s + k], y0, y1, y2, y3);" % (r, r, r // 4, "xyzw"[r % 4]) for r in range(R))
 rows_nn = "\n".join("    c%d = row_mv(c%d, a[ar%d.%s + k], y0, y1, y2, y3);" % (r, r, r // 4, "xyzw"[r % 4]) for r in range(R))
 ar = "\n".join("  let ar%d = rows4(t.abase, t.m0 + %du, p.M - 1u, p.a_rs);" % (i, 4 * i) for i in range(R // 4))
-tn_loads = "\n".join("    let x%d = a[(t.abase + k * p.a_cs + min(t.m0 + %du, p.M - 4u)) / 4u];" % (i, 4 * i) for i in range(R // 4))
-rows_tn = "\n".join("    c%d = row_outer(c%d, x%d.%s, y0, y1, y2, y3);" % (r, r, r // 4, "xyzw"[r % 4]) for r in range(R))
+tn_loads = "\n".join("    let x%d_%d = a[(t.abase + (k0 + %du) * p.a_cs + min(t.m0 + %du, p.M - 4u)) / 4u];" % (g, i, i, 4 * g) for i in range(4) for g in range(R // 4))
+rows_tn = "\n".join("    c%d = row_mv(c%d, vec4<f32>(x%d_0.%s, x%d_1.%s, x%d_2.%s, x%d_3.%s), y0, y1, y2, y3);" % ((r, r) + sum(((r // 4, "xyzw"[r % 4]),) * 4, ())) for r in range(R))
 src = f'''// attention_matmul_rows: the products of attention_matmul.wgsl (same Params and formula) for software adapters
 // (llvmpipe), where every storage load is a per-lane scalar loop and costs far more than an FMA: one invocation
 // owns a 32 x 16 block of c (32 rows, 16 columns, held in 32 mat4x4: row r, columns 4q..4q+3 in c_r[q]), so
@@ -86,12 +86,6 @@ fn row_mv(acc: mat4x4<f32>, x: vec4<f32>, y0: mat4x4<f32>, y1: mat4x4<f32>, y2: 
   return mat4x4<f32>(mv(acc[0], y0, x), mv(acc[1], y1, x), mv(acc[2], y2, x), mv(acc[3], y3, x));
 }}
 
-// tn: acc[q] += s * b(k, 4q..4q+3) for one step of k.
-fn row_outer(acc: mat4x4<f32>, s: f32, y0: vec4<f32>, y1: vec4<f32>, y2: vec4<f32>, y3: vec4<f32>) -> mat4x4<f32> {{
-  let v = vec4<f32>(s);
-  return mat4x4<f32>(fma(v, y0, acc[0]), fma(v, y1, acc[1]), fma(v, y2, acc[2]), fma(v, y3, acc[3]));
-}}
-
 // Stores row r of the block (columns n0..n0+15 as 4 vec4), scaled, unless the row or columns lie past the edge.
 fn store(t: Tile, r: u32, v: mat4x4<f32>) {{
   let m = t.m0 + r;
@@ -141,11 +135,12 @@ fn nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
 fn tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {{
   let t = tile(wid, li);
 {acc}
-  for (var k = 0u; k < p.K; k++) {{
-    let y0 = b[col4(t.bbase, k, t.n0)];
-    let y1 = b[col4(t.bbase, k, t.n0 + 4u)];
-    let y2 = b[col4(t.bbase, k, t.n0 + 8u)];
-    let y3 = b[col4(t.bbase, k, t.n0 + 12u)];
+  for (var k = 0u; k < p.K / 4u; k++) {{  // 4 steps of k per iteration, as in nn (each c row is loaded once)
+    let k0 = 4u * k;
+    let y0 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0)], b[col4(t.bbase, k0 + 1u, t.n0)], b[col4(t.bbase, k0 + 2u, t.n0)], b[col4(t.bbase, k0 + 3u, t.n0)]);
+    let y1 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 4u)], b[col4(t.bbase, k0 + 1u, t.n0 + 4u)], b[col4(t.bbase, k0 + 2u, t.n0 + 4u)], b[col4(t.bbase, k0 + 3u, t.n0 + 4u)]);
+    let y2 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 8u)], b[col4(t.bbase, k0 + 1u, t.n0 + 8u)], b[col4(t.bbase, k0 + 2u, t.n0 + 8u)], b[col4(t.bbase, k0 + 3u, t.n0 + 8u)]);
+    let y3 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 12u)], b[col4(t.bbase, k0 + 1u, t.n0 + 12u)], b[col4(t.bbase, k0 + 2u, t.n0 + 12u)], b[col4(t.bbase, k0 + 3u, t.n0 + 12u)]);
 {tn_loads}
 {rows_tn}
   }}

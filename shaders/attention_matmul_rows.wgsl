@@ -74,12 +74,6 @@ fn row_mv(acc: mat4x4<f32>, x: vec4<f32>, y0: mat4x4<f32>, y1: mat4x4<f32>, y2: 
   return mat4x4<f32>(mv(acc[0], y0, x), mv(acc[1], y1, x), mv(acc[2], y2, x), mv(acc[3], y3, x));
 }
 
-// tn: acc[q] += s * b(k, 4q..4q+3) for one step of k.
-fn row_outer(acc: mat4x4<f32>, s: f32, y0: vec4<f32>, y1: vec4<f32>, y2: vec4<f32>, y3: vec4<f32>) -> mat4x4<f32> {
-  let v = vec4<f32>(s);
-  return mat4x4<f32>(fma(v, y0, acc[0]), fma(v, y1, acc[1]), fma(v, y2, acc[2]), fma(v, y3, acc[3]));
-}
-
 // Stores row r of the block (columns n0..n0+15 as 4 vec4), scaled, unless the row or columns lie past the edge.
 fn store(t: Tile, r: u32, v: mat4x4<f32>) {
   let m = t.m0 + r;
@@ -360,51 +354,76 @@ fn tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
   var c29: mat4x4<f32>;
   var c30: mat4x4<f32>;
   var c31: mat4x4<f32>;
-  for (var k = 0u; k < p.K; k++) {
-    let y0 = b[col4(t.bbase, k, t.n0)];
-    let y1 = b[col4(t.bbase, k, t.n0 + 4u)];
-    let y2 = b[col4(t.bbase, k, t.n0 + 8u)];
-    let y3 = b[col4(t.bbase, k, t.n0 + 12u)];
-    let x0 = a[(t.abase + k * p.a_cs + min(t.m0 + 0u, p.M - 4u)) / 4u];
-    let x1 = a[(t.abase + k * p.a_cs + min(t.m0 + 4u, p.M - 4u)) / 4u];
-    let x2 = a[(t.abase + k * p.a_cs + min(t.m0 + 8u, p.M - 4u)) / 4u];
-    let x3 = a[(t.abase + k * p.a_cs + min(t.m0 + 12u, p.M - 4u)) / 4u];
-    let x4 = a[(t.abase + k * p.a_cs + min(t.m0 + 16u, p.M - 4u)) / 4u];
-    let x5 = a[(t.abase + k * p.a_cs + min(t.m0 + 20u, p.M - 4u)) / 4u];
-    let x6 = a[(t.abase + k * p.a_cs + min(t.m0 + 24u, p.M - 4u)) / 4u];
-    let x7 = a[(t.abase + k * p.a_cs + min(t.m0 + 28u, p.M - 4u)) / 4u];
-    c0 = row_outer(c0, x0.x, y0, y1, y2, y3);
-    c1 = row_outer(c1, x0.y, y0, y1, y2, y3);
-    c2 = row_outer(c2, x0.z, y0, y1, y2, y3);
-    c3 = row_outer(c3, x0.w, y0, y1, y2, y3);
-    c4 = row_outer(c4, x1.x, y0, y1, y2, y3);
-    c5 = row_outer(c5, x1.y, y0, y1, y2, y3);
-    c6 = row_outer(c6, x1.z, y0, y1, y2, y3);
-    c7 = row_outer(c7, x1.w, y0, y1, y2, y3);
-    c8 = row_outer(c8, x2.x, y0, y1, y2, y3);
-    c9 = row_outer(c9, x2.y, y0, y1, y2, y3);
-    c10 = row_outer(c10, x2.z, y0, y1, y2, y3);
-    c11 = row_outer(c11, x2.w, y0, y1, y2, y3);
-    c12 = row_outer(c12, x3.x, y0, y1, y2, y3);
-    c13 = row_outer(c13, x3.y, y0, y1, y2, y3);
-    c14 = row_outer(c14, x3.z, y0, y1, y2, y3);
-    c15 = row_outer(c15, x3.w, y0, y1, y2, y3);
-    c16 = row_outer(c16, x4.x, y0, y1, y2, y3);
-    c17 = row_outer(c17, x4.y, y0, y1, y2, y3);
-    c18 = row_outer(c18, x4.z, y0, y1, y2, y3);
-    c19 = row_outer(c19, x4.w, y0, y1, y2, y3);
-    c20 = row_outer(c20, x5.x, y0, y1, y2, y3);
-    c21 = row_outer(c21, x5.y, y0, y1, y2, y3);
-    c22 = row_outer(c22, x5.z, y0, y1, y2, y3);
-    c23 = row_outer(c23, x5.w, y0, y1, y2, y3);
-    c24 = row_outer(c24, x6.x, y0, y1, y2, y3);
-    c25 = row_outer(c25, x6.y, y0, y1, y2, y3);
-    c26 = row_outer(c26, x6.z, y0, y1, y2, y3);
-    c27 = row_outer(c27, x6.w, y0, y1, y2, y3);
-    c28 = row_outer(c28, x7.x, y0, y1, y2, y3);
-    c29 = row_outer(c29, x7.y, y0, y1, y2, y3);
-    c30 = row_outer(c30, x7.z, y0, y1, y2, y3);
-    c31 = row_outer(c31, x7.w, y0, y1, y2, y3);
+  for (var k = 0u; k < p.K / 4u; k++) {  // 4 steps of k per iteration, as in nn (each c row is loaded once)
+    let k0 = 4u * k;
+    let y0 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0)], b[col4(t.bbase, k0 + 1u, t.n0)], b[col4(t.bbase, k0 + 2u, t.n0)], b[col4(t.bbase, k0 + 3u, t.n0)]);
+    let y1 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 4u)], b[col4(t.bbase, k0 + 1u, t.n0 + 4u)], b[col4(t.bbase, k0 + 2u, t.n0 + 4u)], b[col4(t.bbase, k0 + 3u, t.n0 + 4u)]);
+    let y2 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 8u)], b[col4(t.bbase, k0 + 1u, t.n0 + 8u)], b[col4(t.bbase, k0 + 2u, t.n0 + 8u)], b[col4(t.bbase, k0 + 3u, t.n0 + 8u)]);
+    let y3 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 12u)], b[col4(t.bbase, k0 + 1u, t.n0 + 12u)], b[col4(t.bbase, k0 + 2u, t.n0 + 12u)], b[col4(t.bbase, k0 + 3u, t.n0 + 12u)]);
+    let x0_0 = a[(t.abase + (k0 + 0u) * p.a_cs + min(t.m0 + 0u, p.M - 4u)) / 4u];
+    let x1_0 = a[(t.abase + (k0 + 0u) * p.a_cs + min(t.m0 + 4u, p.M - 4u)) / 4u];
+    let x2_0 = a[(t.abase + (k0 + 0u) * p.a_cs + min(t.m0 + 8u, p.M - 4u)) / 4u];
+    let x3_0 = a[(t.abase + (k0 + 0u) * p.a_cs + min(t.m0 + 12u, p.M - 4u)) / 4u];
+    let x4_0 = a[(t.abase + (k0 + 0u) * p.a_cs + min(t.m0 + 16u, p.M - 4u)) / 4u];
+    let x5_0 = a[(t.abase + (k0 + 0u) * p.a_cs + min(t.m0 + 20u, p.M - 4u)) / 4u];
+    let x6_0 = a[(t.abase + (k0 + 0u) * p.a_cs + min(t.m0 + 24u, p.M - 4u)) / 4u];
+    let x7_0 = a[(t.abase + (k0 + 0u) * p.a_cs + min(t.m0 + 28u, p.M - 4u)) / 4u];
+    let x0_1 = a[(t.abase + (k0 + 1u) * p.a_cs + min(t.m0 + 0u, p.M - 4u)) / 4u];
+    let x1_1 = a[(t.abase + (k0 + 1u) * p.a_cs + min(t.m0 + 4u, p.M - 4u)) / 4u];
+    let x2_1 = a[(t.abase + (k0 + 1u) * p.a_cs + min(t.m0 + 8u, p.M - 4u)) / 4u];
+    let x3_1 = a[(t.abase + (k0 + 1u) * p.a_cs + min(t.m0 + 12u, p.M - 4u)) / 4u];
+    let x4_1 = a[(t.abase + (k0 + 1u) * p.a_cs + min(t.m0 + 16u, p.M - 4u)) / 4u];
+    let x5_1 = a[(t.abase + (k0 + 1u) * p.a_cs + min(t.m0 + 20u, p.M - 4u)) / 4u];
+    let x6_1 = a[(t.abase + (k0 + 1u) * p.a_cs + min(t.m0 + 24u, p.M - 4u)) / 4u];
+    let x7_1 = a[(t.abase + (k0 + 1u) * p.a_cs + min(t.m0 + 28u, p.M - 4u)) / 4u];
+    let x0_2 = a[(t.abase + (k0 + 2u) * p.a_cs + min(t.m0 + 0u, p.M - 4u)) / 4u];
+    let x1_2 = a[(t.abase + (k0 + 2u) * p.a_cs + min(t.m0 + 4u, p.M - 4u)) / 4u];
+    let x2_2 = a[(t.abase + (k0 + 2u) * p.a_cs + min(t.m0 + 8u, p.M - 4u)) / 4u];
+    let x3_2 = a[(t.abase + (k0 + 2u) * p.a_cs + min(t.m0 + 12u, p.M - 4u)) / 4u];
+    let x4_2 = a[(t.abase + (k0 + 2u) * p.a_cs + min(t.m0 + 16u, p.M - 4u)) / 4u];
+    let x5_2 = a[(t.abase + (k0 + 2u) * p.a_cs + min(t.m0 + 20u, p.M - 4u)) / 4u];
+    let x6_2 = a[(t.abase + (k0 + 2u) * p.a_cs + min(t.m0 + 24u, p.M - 4u)) / 4u];
+    let x7_2 = a[(t.abase + (k0 + 2u) * p.a_cs + min(t.m0 + 28u, p.M - 4u)) / 4u];
+    let x0_3 = a[(t.abase + (k0 + 3u) * p.a_cs + min(t.m0 + 0u, p.M - 4u)) / 4u];
+    let x1_3 = a[(t.abase + (k0 + 3u) * p.a_cs + min(t.m0 + 4u, p.M - 4u)) / 4u];
+    let x2_3 = a[(t.abase + (k0 + 3u) * p.a_cs + min(t.m0 + 8u, p.M - 4u)) / 4u];
+    let x3_3 = a[(t.abase + (k0 + 3u) * p.a_cs + min(t.m0 + 12u, p.M - 4u)) / 4u];
+    let x4_3 = a[(t.abase + (k0 + 3u) * p.a_cs + min(t.m0 + 16u, p.M - 4u)) / 4u];
+    let x5_3 = a[(t.abase + (k0 + 3u) * p.a_cs + min(t.m0 + 20u, p.M - 4u)) / 4u];
+    let x6_3 = a[(t.abase + (k0 + 3u) * p.a_cs + min(t.m0 + 24u, p.M - 4u)) / 4u];
+    let x7_3 = a[(t.abase + (k0 + 3u) * p.a_cs + min(t.m0 + 28u, p.M - 4u)) / 4u];
+    c0 = row_mv(c0, vec4<f32>(x0_0.x, x0_1.x, x0_2.x, x0_3.x), y0, y1, y2, y3);
+    c1 = row_mv(c1, vec4<f32>(x0_0.y, x0_1.y, x0_2.y, x0_3.y), y0, y1, y2, y3);
+    c2 = row_mv(c2, vec4<f32>(x0_0.z, x0_1.z, x0_2.z, x0_3.z), y0, y1, y2, y3);
+    c3 = row_mv(c3, vec4<f32>(x0_0.w, x0_1.w, x0_2.w, x0_3.w), y0, y1, y2, y3);
+    c4 = row_mv(c4, vec4<f32>(x1_0.x, x1_1.x, x1_2.x, x1_3.x), y0, y1, y2, y3);
+    c5 = row_mv(c5, vec4<f32>(x1_0.y, x1_1.y, x1_2.y, x1_3.y), y0, y1, y2, y3);
+    c6 = row_mv(c6, vec4<f32>(x1_0.z, x1_1.z, x1_2.z, x1_3.z), y0, y1, y2, y3);
+    c7 = row_mv(c7, vec4<f32>(x1_0.w, x1_1.w, x1_2.w, x1_3.w), y0, y1, y2, y3);
+    c8 = row_mv(c8, vec4<f32>(x2_0.x, x2_1.x, x2_2.x, x2_3.x), y0, y1, y2, y3);
+    c9 = row_mv(c9, vec4<f32>(x2_0.y, x2_1.y, x2_2.y, x2_3.y), y0, y1, y2, y3);
+    c10 = row_mv(c10, vec4<f32>(x2_0.z, x2_1.z, x2_2.z, x2_3.z), y0, y1, y2, y3);
+    c11 = row_mv(c11, vec4<f32>(x2_0.w, x2_1.w, x2_2.w, x2_3.w), y0, y1, y2, y3);
+    c12 = row_mv(c12, vec4<f32>(x3_0.x, x3_1.x, x3_2.x, x3_3.x), y0, y1, y2, y3);
+    c13 = row_mv(c13, vec4<f32>(x3_0.y, x3_1.y, x3_2.y, x3_3.y), y0, y1, y2, y3);
+    c14 = row_mv(c14, vec4<f32>(x3_0.z, x3_1.z, x3_2.z, x3_3.z), y0, y1, y2, y3);
+    c15 = row_mv(c15, vec4<f32>(x3_0.w, x3_1.w, x3_2.w, x3_3.w), y0, y1, y2, y3);
+    c16 = row_mv(c16, vec4<f32>(x4_0.x, x4_1.x, x4_2.x, x4_3.x), y0, y1, y2, y3);
+    c17 = row_mv(c17, vec4<f32>(x4_0.y, x4_1.y, x4_2.y, x4_3.y), y0, y1, y2, y3);
+    c18 = row_mv(c18, vec4<f32>(x4_0.z, x4_1.z, x4_2.z, x4_3.z), y0, y1, y2, y3);
+    c19 = row_mv(c19, vec4<f32>(x4_0.w, x4_1.w, x4_2.w, x4_3.w), y0, y1, y2, y3);
+    c20 = row_mv(c20, vec4<f32>(x5_0.x, x5_1.x, x5_2.x, x5_3.x), y0, y1, y2, y3);
+    c21 = row_mv(c21, vec4<f32>(x5_0.y, x5_1.y, x5_2.y, x5_3.y), y0, y1, y2, y3);
+    c22 = row_mv(c22, vec4<f32>(x5_0.z, x5_1.z, x5_2.z, x5_3.z), y0, y1, y2, y3);
+    c23 = row_mv(c23, vec4<f32>(x5_0.w, x5_1.w, x5_2.w, x5_3.w), y0, y1, y2, y3);
+    c24 = row_mv(c24, vec4<f32>(x6_0.x, x6_1.x, x6_2.x, x6_3.x), y0, y1, y2, y3);
+    c25 = row_mv(c25, vec4<f32>(x6_0.y, x6_1.y, x6_2.y, x6_3.y), y0, y1, y2, y3);
+    c26 = row_mv(c26, vec4<f32>(x6_0.z, x6_1.z, x6_2.z, x6_3.z), y0, y1, y2, y3);
+    c27 = row_mv(c27, vec4<f32>(x6_0.w, x6_1.w, x6_2.w, x6_3.w), y0, y1, y2, y3);
+    c28 = row_mv(c28, vec4<f32>(x7_0.x, x7_1.x, x7_2.x, x7_3.x), y0, y1, y2, y3);
+    c29 = row_mv(c29, vec4<f32>(x7_0.y, x7_1.y, x7_2.y, x7_3.y), y0, y1, y2, y3);
+    c30 = row_mv(c30, vec4<f32>(x7_0.z, x7_1.z, x7_2.z, x7_3.z), y0, y1, y2, y3);
+    c31 = row_mv(c31, vec4<f32>(x7_0.w, x7_1.w, x7_2.w, x7_3.w), y0, y1, y2, y3);
   }
   store(t, 0u, c0);
   store(t, 1u, c1);

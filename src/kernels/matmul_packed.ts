@@ -279,11 +279,11 @@ async function packOperand(
   const t = o.tensor;
   const size = [o.K4, o.zn * o.rows];
   const direct = o.sK === 1 && o.scale === 1 && o.K % 4 === 0 && (o.sRow * 4) % 256 === 0 &&
-    (o.zn === 1 || (o.bs === o.rows * o.sRow && (o.NH === 1 || o.hs === 0))) &&
+    batchesBackToBack(o) &&
     (t.byteOffset + o.off * 4) % 16 === 0 &&
     o.K <= o.sRow;
   if (direct) {
-    const offset = t.byteOffset + (o.off + o.z0 * o.bs) * 4;
+    const offset = t.byteOffset + (o.off + Math.floor(o.z0 / o.NH) * o.bs + (o.z0 % o.NH) * o.hs) * 4;
     const body: Copy = (encoder) =>
       encoder.copyBufferToTexture({ buffer: t.buffer, offset, bytesPerRow: o.sRow * 4 }, { texture }, [
         o.K / 4,
@@ -335,6 +335,13 @@ async function packOperand(
         size,
       ),
   };
+}
+
+/** Whether the rows of batches z0 .. z0 + zn - 1 follow each other at the row pitch (one batch always does). */
+function batchesBackToBack(o: Pack): boolean {
+  if (o.zn === 1) return true;
+  const rows = o.rows * o.sRow;
+  return o.NH === 1 ? o.bs === rows : o.hs === rows && o.bs === o.NH * rows;
 }
 
 function packParams(o: Pack, pitch: number): ArrayBuffer {
