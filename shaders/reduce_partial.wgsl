@@ -1,5 +1,6 @@
 // reduce_partial: first stage of a deterministic sum (or sum of squares when SQUARE) over N floats of one
-// binding range. Entry `main`: workgroup w owns the ITEMS * WG vec4s from w * ITEMS * WG on; each invocation
+// binding range. Entry `main`: workgroup w owns the ITEMS * WG vec4s from w * ITEMS * WG on (WG = 8, ITEMS = 512
+// from src/kernels/reduce.ts: few barriers, each a costly round of coroutine switches on llvmpipe); each invocation
 // adds its ITEMS vec4s in a fixed order, then a fixed tree in workgroup memory; writes partials[base + w] (=).
 // Entry `main_tail`: one invocation adds elements skip .. N-1 (the last N % 4 of a tensor) into partials[base].
 // The final stage (reduce_final.wgsl, grad_norm_final.wgsl) adds the partials in index order.
@@ -7,7 +8,7 @@
 
 override WG: u32 = 256;
 override SQUARE: bool = false;
-const ITEMS: u32 = 16u;
+override ITEMS: u32 = 16u;
 
 struct Params { N: u32, base: u32, groups: u32, skip: u32 }
 

@@ -18,8 +18,14 @@ import { elementBinding, rowBinding, splitRows, splitVec4 } from "./split.ts";
 
 const WG = 256;
 const ROW_WG = 128;
-/** Floats one workgroup of the first stage adds: WG invocations x ITEMS vec4s (see reduce_partial.wgsl). */
-const PER_GROUP = WG * 4 * 16;
+/**
+ * The first stage's workgroup: 8 invocations (one SIMD group on llvmpipe, where each workgroup barrier of a
+ * larger group is a round of coroutine switches) of ITEMS vec4s each.
+ */
+const PARTIAL_WG = 8;
+const ITEMS = 512;
+/** Floats one workgroup of the first stage adds. */
+const PER_GROUP = PARTIAL_WG * 4 * ITEMS;
 
 const PARTIAL: KernelSource = {
   file: "reduce_partial.wgsl",
@@ -61,7 +67,7 @@ export async function reducePartials(
   const name = o.kernel ?? "reducePartials";
   const count = reducePartialCount(gpu, t.inputs.map((x) => x.size));
   assertSize(name, "partials", t.partials, count, "reducePartialCount(inputs)");
-  const constants = { WG, SQUARE: o.square ? 1 : 0 };
+  const constants = { WG: PARTIAL_WG, ITEMS, SQUARE: o.square ? 1 : 0 };
   const body = await gpu.pipelines.get(PARTIAL, constants);
   const tail = await gpu.pipelines.get(PARTIAL_TAIL, constants);
   const out: Dispatch[] = [];
