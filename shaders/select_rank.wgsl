@@ -83,3 +83,53 @@ fn order_key(x: f32) -> u32 {
 fn from_order_key(key: u32) -> f32 {
   return bitcast<f32>(select(~key, key & 0x7fffffffu, (key & 0x80000000u) != 0u));
 }
+
+// Entry `main_rows` (software adapters, where a workgroup barrier is a round of coroutine switches and the
+// O(n^2) count above costs n^2 compares per row): one invocation per row, no workgroup memory. The row's
+// order keys sit in private memory (+max past n) and the threshold's key is built bit by bit from the top:
+// keep bit b clear if more than k keys are <= (prefix | (2^b - 1)), else set it; 32 counts of n compares.
+// The result is the smallest key with more than k keys at or below it, i.e. sorted[k] in key order (-0 before
+// +0, as a sort of the f32 values orders them).
+@compute @workgroup_size(8)
+fn main_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * 8u;
+  if (r >= p.rows) { return; }
+  let g = p.first + r;
+  let n = min(lengths[g / p.rowsPerExample], p.L);
+  var k: u32;
+  var valid: bool;
+  if (p.low == 0u) {
+    k = u32(floor((1.0 - p.p) * f32(n)));
+    valid = k < n;
+  } else {
+    let c = min(u32(ceil(p.p * f32(n))), n);
+    valid = c > 0u;
+    k = max(c, 1u) - 1u;
+  }
+  if (!valid) {
+    thr[g] = select(bitcast<f32>(0x7f800000u), bitcast<f32>(0xff800000u), p.low != 0u);
+    return;
+  }
+  let n4 = (n + 3u) / 4u;
+  let base = r * p.L;
+  var keys: array<vec4<u32>, LMAX4>;
+  for (var b = 0u; b < n4; b++) {
+    var x = vec4<u32>(0xffffffffu);
+    for (var c = 0u; c < 4u; c++) {
+      let j = 4u * b + c;
+      if (j < n) { x[c] = order_key(scores[base + j]); }
+    }
+    keys[b] = x;
+  }
+  var prefix = 0u;
+  for (var bit = 32u; bit > 0u; bit--) {
+    let one = 1u << (bit - 1u);
+    let t = vec4<u32>(prefix | (one - 1u));
+    var cnt = vec4<u32>(0u);
+    for (var b = 0u; b < n4; b++) {
+      cnt += select(vec4<u32>(0u), vec4<u32>(1u), keys[b] <= t);
+    }
+    if ((cnt.x + cnt.y) + (cnt.z + cnt.w) <= k) { prefix |= one; }
+  }
+  thr[g] = from_order_key(prefix);
+}

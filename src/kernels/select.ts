@@ -25,6 +25,8 @@ const SELECT: KernelSource = {
   code: selectRankWgsl,
   bindings: ["read_write", "read", "read", "uniform"],
 };
+const SELECT_ROWS: KernelSource = { ...SELECT, entryPoint: "main_rows" };
+const ROWS_WG = 8;
 
 /** Which end of the sorted row is the candidate region. */
 export type SelectMode = "high" | "low";
@@ -45,11 +47,17 @@ export interface SelectOptions {
    * are evaluated in f32 (`Math.fround` on the CPU side).
    */
   mode: SelectMode;
+  /**
+   * `workgroup`: one workgroup per row counting in workgroup memory (hardware GPUs); `invocation`: one
+   * invocation per row, a 32-step search on the keys (software adapters). Default: by adapter; tests run both.
+   */
+  layout?: "workgroup" | "invocation";
 }
 
 /**
  * Prepares the per-row thresholds `thr` (R) of `scores` (R, L) given `lengths` (u32, R / rowsPerExample).
- * One workgroup per row; rows are split into aligned ranges when `scores` exceeds the binding limit.
+ * One workgroup or one invocation per row (`o.layout`); rows are split into aligned ranges when `scores` exceeds
+ * the binding limit.
  *
  * @example
  * ```ts
@@ -76,14 +84,23 @@ export async function selectRank(
   if (t.lengths.dtype !== "u32") {
     throw new ShapeError(`${k}: 'lengths' has dtype ${t.lengths.dtype}, expected u32`);
   }
-  // One invocation per 4 entries of a row (at least 32 per workgroup).
+  const perRow = (o.layout ?? (gpu.isSoftware ? "invocation" : "workgroup")) === "invocation";
+  // Workgroup layout: one invocation per 4 entries of a row (at least 32 per workgroup).
   const WG = Math.max(32, 2 ** Math.ceil(Math.log2(Math.ceil(o.L / 4))));
-  const kernel = await gpu.pipelines.get(SELECT, { WG });
+  const kernel = perRow
+    ? await gpu.pipelines.get(SELECT_ROWS, { WG })
+    : await gpu.pipelines.get(SELECT, { WG });
   return splitRows(gpu, o.R, o.L, k).filter((r) => r.rows > 0).map((r) => {
     const params = new ParamPack().u32(o.L).u32(r.rows).u32(r.first).u32(o.rowsPerExample).f32(o.p)
       .u32(o.mode === "low" ? 1 : 0).bytes();
     const bindings = [t.thr, rowBinding(t.scores, r, o.L), t.lengths];
-    return prepareDispatch(gpu, kernel, bindings, params, grid1d(gpu, r.rows, 1));
+    return prepareDispatch(
+      gpu,
+      kernel,
+      bindings,
+      params,
+      perRow ? grid1d(gpu, r.rows, ROWS_WG) : grid1d(gpu, r.rows, 1),
+    );
   });
 }
 

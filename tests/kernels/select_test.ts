@@ -33,20 +33,27 @@ function data(seed: number, R: number, L: number, ties: boolean) {
 
 // One invocation per 4 entries, WG = 32 up to L = 128, 64 up to 256, 128 up to 512: boundaries 128/129,
 // 256/257, the largest rows 511 and 512, odd 7 and 45.
+// The invocation layout (one row per invocation, a search on the keys) on the same rows, and signed zeros
+// (sorted -0 before +0).
 for (const L of [1, 7, 45, 127, 128, 129, 256, 257, 511, 512]) {
-  gpuTest(`selectRank exact vs sort (ties, n = 0, 1, L), L = ${L}`, async (g) => {
-    const R = 24;
-    for (const ties of [true, false]) {
-      const { scores, lengths } = data(L, R, L, ties);
-      for (const mode of ["high", "low"] as const) {
-        for (const p of [0, 0.3, 0.5, 0.8, 1]) {
-          const o = { R, L, rowsPerExample: 1, p, mode };
-          const { thr } = await thrOnGpu(g, scores, lengths, o);
-          assert.deepEqual(thr, ref.selectRank(scores, lengths, o), `mode ${mode} p ${p} ties ${ties}`);
+  for (const layout of ["workgroup", "invocation"] as const) {
+    gpuTest(`selectRank exact vs sort (ties, n = 0, 1, L), L = ${L}, ${layout} layout`, async (g) => {
+      const R = 24;
+      for (const ties of [true, false]) {
+        const { scores, lengths } = data(L, R, L, ties);
+        if (ties && layout === "invocation") {
+          scores.forEach((x, i) => x === 0 && i % 2 === 0 && (scores[i] = -0));
+        }
+        for (const mode of ["high", "low"] as const) {
+          for (const p of [0, 0.3, 0.5, 0.8, 1]) {
+            const o = { R, L, rowsPerExample: 1, p, mode, layout };
+            const { thr } = await thrOnGpu(g, scores, lengths, o);
+            assert.deepEqual(thr, ref.selectRank(scores, lengths, o), `mode ${mode} p ${p} ties ${ties}`);
+          }
         }
       }
-    }
-  });
+    });
+  }
 }
 
 gpuTest(
