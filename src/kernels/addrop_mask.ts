@@ -33,6 +33,7 @@ const MASK: KernelSource = {
   code: withRandom(addropMaskWgsl),
   bindings: ["read_write", "read", "read", "read", "read", "uniform"],
 };
+const MASK4: KernelSource = { ...MASK, entryPoint: "main4" };
 const RANDOM: KernelSource = {
   file: "addrop_random_mask.wgsl",
   code: withRandom(addropRandomMaskWgsl),
@@ -107,12 +108,14 @@ export async function addropMask(
   assertSize(k, "scores", t.scores, B * NH * T * T, `B*NH*T*T = ${B}*${NH}*${T}*${T}`);
   assertSize(k, "thr", t.thr, B * NH * T, `B*NH*T = ${B}*${NH}*${T}`);
   checkProb(k, "q", o.q);
-  const kernel = await gpu.pipelines.get(MASK, { WG });
+  // vec4 entry where rows are whole vec4s (T % 4 = 0) and both tensors start on one.
+  const vec4 = T % 4 === 0 && [t.mask, t.scores].every((x) => x.byteOffset % 16 === 0);
+  const kernel = await gpu.pipelines.get(vec4 ? MASK4 : MASK, { WG });
   return splitRows(gpu, B * NH * T, T, k).filter((r) => r.rows > 0).map((r) => {
     const params = new ParamPack().u32(T).u32(NH).u32(r.rows).u32(r.first).f32(o.q)
       .u32(o.mode === "low" ? 1 : 0).u32(o.layer).bytes();
     const bindings = [rowBinding(t.mask, r, T), rowBinding(t.scores, r, T), t.thr, t.lengths, t.rng];
-    return prepareDispatch(gpu, kernel, bindings, params, grid1d(gpu, r.rows * T, WG));
+    return prepareDispatch(gpu, kernel, bindings, params, grid1d(gpu, (r.rows * T) / (vec4 ? 4 : 1), WG));
   });
 }
 

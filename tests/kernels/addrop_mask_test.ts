@@ -68,10 +68,10 @@ function scoresFor(c: Case, ties: boolean): Float32Array {
   return Float32Array.from({ length: c.B * c.NH * c.T * c.T }, () => ties ? rng.int(7) : rng.normal());
 }
 
-// Odd T, the WG boundary of the elementwise grid (T*T around 256 is irrelevant; rows*T crossing 256 matters),
+// Odd T (scalar entry) and T % 4 = 0 (vec4 entry; n = 10 ends inside a vec4), the WG boundary of the elementwise grid (T*T around 256 is irrelevant; rows*T crossing 256 matters),
 // per-example lengths with a 1-token example and a full one.
 for (const mode of ["high", "low", "random"] as const) {
-  for (const T of [15, 16, 17, 37]) {
+  for (const T of [15, 16, 17, 20, 37]) {
     gpuTest(`addrop mask (${mode}) exact vs reference, T = ${T}, lengths with n = 1 and n = T`, async (g) => {
       const c: Case = {
         B: 3,
