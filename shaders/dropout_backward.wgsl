@@ -10,6 +10,8 @@ struct Params { N: u32, layer: u32, purpose: u32, slot: u32, p: f32, scale: f32 
 
 @group(0) @binding(0) var<storage, read_write> dinp: array<f32>;  // (N)
 @group(0) @binding(1) var<storage, read> dout: array<f32>;        // (N)
+@group(0) @binding(0) var<storage, read_write> dinp4: array<vec4<f32>>;  // dinp as vec4s, for main4
+@group(0) @binding(1) var<storage, read> dout4: array<vec4<f32>>;  // dout as vec4s, for main4
 @group(0) @binding(2) var<storage, read> rng: array<u32>;         // [seed, step]
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -24,5 +26,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     dinp[i] += v;
   } else {
     dinp[i] = v;
+  }
+}
+
+// Entry `main4` (N % 4 = 0): four elements per invocation as vec4s, the same draws (per-stream hash hoisted).
+@compute @workgroup_size(WG)
+fn main4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.N / 4u) { return; }
+  let key = stream_key(rng[0], stream_id(rng[1], p.layer, p.purpose, p.slot));
+  let keep = rand_at4(key, 4u * i) >= vec4<f32>(p.p);
+  let v = select(vec4<f32>(0.0), dout4[i] * p.scale, keep);
+  if (ACC == 1u) {
+    dinp4[i] += v;
+  } else {
+    dinp4[i] = v;
   }
 }

@@ -33,6 +33,12 @@ const BACKWARD: KernelSource = {
   bindings: ["read_write", "read", "read", "uniform"],
 };
 
+/** The vec4 entry point where the element count and both tensors' starts allow it. */
+function entry(source: KernelSource, n: number, tensors: Tensor[]): { source: KernelSource; n: number } {
+  const vec4 = n % 4 === 0 && tensors.every((t) => t.byteOffset % 16 === 0);
+  return vec4 ? { source: { ...source, entryPoint: "main4" }, n: n / 4 } : { source, n };
+}
+
 function params(kernel: string, n: number, o: DropoutOptions): ArrayBuffer {
   if (!(o.p >= 0 && o.p <= 1)) throw new RangeError(`${kernel}: p must be in [0, 1], got ${o.p}`);
   return new ParamPack().u32(n).u32(o.layer).u32(o.purpose ?? Purpose.hiddenDropout).u32(o.slot)
@@ -61,14 +67,15 @@ export async function dropoutForward(
 ): Promise<Dispatch> {
   assertSameSize("dropoutForward", { out: t.out, inp: t.inp });
   assertSize("dropoutForward", "rng", t.rng, 2, "[seed, step]");
-  const kernel = await gpu.pipelines.get(FORWARD, { WG });
   const n = t.out.size;
+  const e = entry(FORWARD, n, [t.out, t.inp]);
+  const kernel = await gpu.pipelines.get(e.source, { WG });
   return prepareDispatch(
     gpu,
     kernel,
     [t.out, t.inp, t.rng],
     params("dropoutForward", n, o),
-    grid1d(gpu, n, WG),
+    grid1d(gpu, e.n, WG),
   );
 }
 
@@ -80,13 +87,14 @@ export async function dropoutBackward(
 ): Promise<Dispatch> {
   assertSameSize("dropoutBackward", { dinp: t.dinp, dout: t.dout });
   assertSize("dropoutBackward", "rng", t.rng, 2, "[seed, step]");
-  const kernel = await gpu.pipelines.get(BACKWARD, { WG, ACC: o.accumulate ? 1 : 0 });
   const n = t.dout.size;
+  const e = entry(BACKWARD, n, [t.dinp, t.dout]);
+  const kernel = await gpu.pipelines.get(e.source, { WG, ACC: o.accumulate ? 1 : 0 });
   return prepareDispatch(
     gpu,
     kernel,
     [t.dinp, t.dout, t.rng],
     params("dropoutBackward", n, o),
-    grid1d(gpu, n, WG),
+    grid1d(gpu, e.n, WG),
   );
 }

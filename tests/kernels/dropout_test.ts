@@ -8,8 +8,9 @@ import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest } from "../_util/gpu.ts";
 import { Rng } from "../_util/rng.ts";
 
-// WG = 256: boundaries 255, 256, 257; an odd shape; the BERT-base hidden slice (T = 128, C = 768).
-for (const n of [45 * 65, 255, 256, 257, 128 * 768]) {
+// WG = 256: boundaries 255, 256, 257 (one element per invocation where N % 4 != 0) and 1020, 1024, 1028 (the
+// vec4 entry); an odd shape; the BERT-base hidden slice (T = 128, C = 768).
+for (const n of [45 * 65, 255, 256, 257, 1020, 1024, 1028, 128 * 768]) {
   for (const p of [0, 0.1, 0.5]) {
     gpuTest(
       `dropout forward and backward match the reference mask exactly, N = ${n}, p = ${p}`,
