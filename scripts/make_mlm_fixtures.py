@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_fixtures as mf  # noqa: E402
+import make_training_fixtures as mtf  # noqa: E402
 
 OUT = os.path.join(mf.ROOT, "bert_mlm")
 VOCAB = mf.WORDPIECE_VOCAB[:50]
@@ -57,26 +58,10 @@ def param_shapes(cfg):
 
 def mlm_forward(cfg, P, ids, mask, types):
     """Logits (B, T, V) of BertForMaskedLM over every position."""
-    B, T = ids.shape
-    C, NH = cfg["hidden_size"], cfg["num_attention_heads"]
-    D, eps = C // NH, cfg["layer_norm_eps"]
-    e = "bert.embeddings."
-    x = F.embedding(ids, P[e + "word_embeddings.weight"], padding_idx=cfg["pad_token_id"])
-    x = x + F.embedding(torch.arange(T).expand(B, T), P[e + "position_embeddings.weight"])
-    x = x + F.embedding(types, P[e + "token_type_embeddings.weight"])
-    x = F.layer_norm(x, (C,), P[e + "LayerNorm.weight"], P[e + "LayerNorm.bias"], eps)
-    m = (1.0 - mask[:, None, None, :].to(x.dtype)) * mf.F32_MIN
+    x = mtf.bert_encoder(cfg, P, ids, mask, types)[0]
+    eps, e = cfg["layer_norm_eps"], "bert.embeddings."
     lin = lambda name, v: F.linear(v, P[name + ".weight"], P[name + ".bias"])
-    ln = lambda name, v: F.layer_norm(v, (C,), P[name + ".weight"], P[name + ".bias"], eps)
-    for l in range(cfg["num_hidden_layers"]):
-        a = f"bert.encoder.layer.{l}."
-        q, k, v = (lin(a + "attention.self." + n, x).view(B, T, NH, D).transpose(1, 2)
-                   for n in ["query", "key", "value"])
-        A = torch.softmax(q @ k.transpose(-1, -2) / D ** 0.5 + m, dim=-1)
-        ctx = (A @ v).transpose(1, 2).reshape(B, T, C)
-        att = ln(a + "attention.output.LayerNorm", lin(a + "attention.output.dense", ctx) + x)
-        h = mf.act(cfg["hidden_act"], lin(a + "intermediate.dense", att))
-        x = ln(a + "output.LayerNorm", lin(a + "output.dense", h) + att)
+    ln = lambda name, v: F.layer_norm(v, (v.shape[-1],), P[name + ".weight"], P[name + ".bias"], eps)
     t = "cls.predictions.transform."
     h = ln(t + "LayerNorm", mf.act(cfg["hidden_act"], lin(t + "dense", x)))
     return h @ P[e + "word_embeddings.weight"].T + P["cls.predictions.bias"]

@@ -57,6 +57,14 @@ def bert_forward(cfg, P, ids, mask, types, add_mask=None, alpha=None):
     """BERT sequence head (make_fixtures.forward, BERT branch) with AD-DROP's extras: `add_mask` (B, NH, T, T)
     added to layer 0's scores; `alpha` = (layer, scale) multiplies that layer's probabilities (all heads).
     Returns logits and, per layer, the probabilities A and the tensor that multiplies V (alpha * A)."""
+    x, probs, used = bert_encoder(cfg, P, ids, mask, types, add_mask, alpha)
+    lin = lambda name, v: F.linear(v, P[name + ".weight"], P[name + ".bias"])
+    logits = lin("classifier", torch.tanh(lin("bert.pooler.dense", x[:, 0])))
+    return logits, probs, used
+
+
+def bert_encoder(cfg, P, ids, mask, types, add_mask=None, alpha=None):
+    """The encoder of bert_forward (also make_mlm_fixtures.py's): last hidden states, probabilities, used."""
     B, T = ids.shape
     C, NH = cfg["hidden_size"], cfg["num_attention_heads"]
     D, eps = C // NH, cfg["layer_norm_eps"]
@@ -83,8 +91,7 @@ def bert_forward(cfg, P, ids, mask, types, add_mask=None, alpha=None):
         att = ln(a + "attention.output.LayerNorm", lin(a + "attention.output.dense", ctx) + x)
         h = mf.act(cfg["hidden_act"], lin(a + "intermediate.dense", att))
         x = ln(a + "output.LayerNorm", lin(a + "output.dense", h) + att)
-    logits = lin("classifier", torch.tanh(lin("bert.pooler.dense", x[:, 0])))
-    return logits, probs, used
+    return x, probs, used
 
 
 def candidate_rank(n, p):
