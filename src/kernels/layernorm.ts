@@ -75,6 +75,8 @@ const BACKWARD_REDUCE: KernelSource = {
   code: layernormBackwardReduceWgsl,
   bindings: ["read_write", "read_write", "read", "uniform"],
 };
+/** The reduce over vec4s of columns (`main4`), for the rows layout (C % 4 = 0). */
+const BACKWARD_REDUCE4: KernelSource = { ...BACKWARD_REDUCE, entryPoint: "main4" };
 
 function checkRows(kernel: string, t: Record<string, Tensor>, d: LayernormDims): void {
   for (const [name, x] of Object.entries(t)) {
@@ -169,9 +171,9 @@ export async function layernormBackward(
   }
   const acc = d.accumulate ? 1 : 0;
   const stage1 = rows
-    ? await gpu.pipelines.get(BACKWARD_ROWS, { WG: ROWS_WG, ACC: acc })
+    ? await gpu.pipelines.get(BACKWARD_ROWS, { WG: ROWS_WG, ACC: acc, C4: d.C / 4 })
     : await gpu.pipelines.get(BACKWARD, { WG, ACC: acc, CMAX: Math.max(1, d.C) });
-  const stage2 = await gpu.pipelines.get(BACKWARD_REDUCE, { WG: 64 });
+  const stage2 = await gpu.pipelines.get(rows ? BACKWARD_REDUCE4 : BACKWARD_REDUCE, { WG: 64 });
   return [
     prepareDispatch(
       gpu,
@@ -185,7 +187,7 @@ export async function layernormBackward(
       stage2,
       [t.dweight, t.dbias, t.scratch],
       new ParamPack().u32(d.C).u32(G).bytes(),
-      [groups(2 * d.C, 64)],
+      [groups(rows ? d.C / 2 : 2 * d.C, 64)],
     ),
   ];
 }
