@@ -1,18 +1,27 @@
 /**
  * Attention and softmax throughput: the fused forward + backward of one BERT-base-sized layer's attention
- * (GFLOP/s counting the six matrix products) and the row softmax (GB/s of one read + one write, with its
+ * (GFLOP/s counting the six matrix products, with its ratio to the matmul's GFLOP/s timed between its samples) and the row softmax (GB/s of one read + one write, with its
  * ratio to the copy bandwidth).
  *
  * @module
  */
 import type { Gpu } from "../src/gpu/device.ts";
 import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
-import { timeGpu } from "../src/gpu/timing.ts";
+import { summarize, timeGpu, type Timing } from "../src/gpu/timing.ts";
 import { attentionBackward, type AttentionDims, attentionForward } from "../src/kernels/attention.ts";
 import { softmaxForward } from "../src/kernels/softmax.ts";
 import { bandwidthVsCopy, type BenchCase, type BenchResult, rate } from "./_util.ts";
+import { matmulYardstick } from "./matmul_bench.ts";
 
-async function attentionCase(gpu: Gpu, name: string, d: AttentionDims): Promise<BenchResult> {
+/** Attention samples interleaved with matmul samples for the ratio (see attentionCase). */
+const PAIRS = 7;
+
+async function attentionCase(
+  gpu: Gpu,
+  name: string,
+  d: AttentionDims,
+  vsMatmul = false,
+): Promise<BenchResult[]> {
   const { B, T, C, NH } = d;
   const hs = C / NH;
   const all: Tensor[] = [];
@@ -36,19 +45,63 @@ async function attentionCase(gpu: Gpu, name: string, d: AttentionDims): Promise<
     ...await attentionForward(gpu, { ...common, out, scratch: fscratch }, d),
     ...await attentionBackward(gpu, { ...common, dqkv, dprobs, dout, scratch }, d),
   ];
-  const t = await timeGpu(gpu, (b) => void b.run(...ds), { warmup: 1, repeats: 5 });
-  ds.forEach((x) => x.destroy());
-  all.forEach((x) => x.destroy());
   const flops = 12 * B * NH * T * T * hs;
-  return rate(
-    name,
-    "GFLOP/s",
-    flops / 1e9,
-    t,
-    `fwd+bwd, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${
-      d.scalar ? ", scalar" : d.block ? `, ${d.block === 32 ? "32 x 16" : "8 x 8"} block` : ""
-    }`,
-  );
+  const note = `fwd+bwd, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${
+    d.scalar ? ", scalar" : d.block ? `, ${d.block === 32 ? "32 x 16" : "8 x 8"} block` : ""
+  }`;
+  try {
+    if (!vsMatmul) {
+      return [
+        rate(
+          name,
+          "GFLOP/s",
+          flops / 1e9,
+          await timeGpu(gpu, (b) => void b.run(...ds), { warmup: 1, repeats: 5 }),
+          note,
+        ),
+      ];
+    }
+    // The target is a ratio to the matmul's GFLOP/s: each attention sample is followed by a matmul sample, so
+    // both see the same machine load, and the ratio is the median over those pairs (after one warm-up pair).
+    const matmul = await matmulYardstick(gpu);
+    const ms: number[] = [], ratios: number[] = [], matmulRates: number[] = [];
+    let method: Timing["method"] = "wall-clock";
+    try {
+      for (let i = 0; i <= PAIRS; i++) {
+        const t = await timeGpu(gpu, (b) => void b.run(...ds), { warmup: 0, repeats: 1 });
+        const m = await matmul.sample();
+        method = t.method;
+        if (i === 0) continue;
+        ms.push(t.median);
+        matmulRates.push(m);
+        ratios.push(flops / 1e9 / (t.median / 1000) / m);
+      }
+    } finally {
+      matmul.destroy();
+    }
+    const r = summarize(ratios, "wall-clock");
+    const mm = summarize(matmulRates, "wall-clock").median;
+    return [
+      rate(
+        name,
+        "GFLOP/s",
+        flops / 1e9,
+        summarize(ms, method),
+        note + `; ${r.median.toFixed(3)}x matmul_1024x768x768 (${mm.toFixed(1)} GFLOP/s, interleaved)`,
+      ),
+      {
+        name: `${name}_vs_matmul`,
+        unit: "x",
+        median: r.median,
+        min: r.min,
+        max: r.max,
+        note: `GFLOP/s / matmul_1024x768x768's GFLOP/s timed right after it (median over ${PAIRS} pairs)`,
+      },
+    ];
+  } finally {
+    ds.forEach((x) => x.destroy());
+    all.forEach((x) => x.destroy());
+  }
 }
 
 export const benchmarks: BenchCase[] = [
@@ -57,9 +110,9 @@ export const benchmarks: BenchCase[] = [
     async run(gpu) {
       const d = { B: 8, T: 128, C: 768, NH: 12, pDrop: 0.1, layer: 0 };
       return [
-        await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64", d),
-        await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64_block8", { ...d, block: 8 }),
-        await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64_scalar", { ...d, scalar: true }),
+        ...await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64", d, true),
+        ...await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64_block8", { ...d, block: 8 }),
+        ...await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64_scalar", { ...d, scalar: true }),
       ];
     },
   },

@@ -8,13 +8,22 @@
 import type { Gpu } from "../src/gpu/device.ts";
 import type { Dispatch } from "../src/gpu/encoder.ts";
 import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
-import { timeGpu } from "../src/gpu/timing.ts";
+import { timeGpu, type Timing } from "../src/gpu/timing.ts";
 import { matmulBackward, matmulForward, type MatmulVariant } from "../src/kernels/matmul.ts";
 import { type BenchCase, type BenchResult, rate } from "./_util.ts";
 
 const M = 1024, K = 768, N = 768;
 const GFLOP = (2 * M * K * N) / 1e9;
 const REPS = 8;
+
+/** Times `ds` by wall clock over REPS runs per submit (see {@linkcode timed}). */
+function timeProducts(gpu: Gpu, ds: Dispatch[], o: { warmup: number; repeats: number }): Promise<Timing> {
+  // Wall clock over REPS products per submit: lavapipe's timestamp queries misread passes around texture
+  // writes and copies (the packed kernel's), and REPS spreads the ~11 ms fixed cost of a submit.
+  return timeGpu(gpu, (b) => {
+    for (let r = 0; r < REPS; r++) b.run(...ds);
+  }, { ...o, wallClock: true });
+}
 
 async function timed(
   gpu: Gpu,
@@ -23,13 +32,35 @@ async function timed(
   tensors: Tensor[],
   ds: Dispatch[],
 ): Promise<BenchResult> {
-  // Wall clock over REPS products per submit: lavapipe's timestamp queries misread passes around texture
-  // writes and copies (the packed kernel's), and REPS spreads the ~11 ms fixed cost of a submit.
-  const t = await timeGpu(gpu, (b) => {
-    for (let r = 0; r < REPS; r++) b.run(...ds);
-  }, { warmup: 2, repeats: 10, wallClock: true });
+  const t = await timeProducts(gpu, ds, { warmup: 2, repeats: 10 });
   for (const x of tensors) x.destroy();
   return rate(name, "GFLOP/s", REPS * GFLOP, t, `${note}; ${REPS} per submit`);
+}
+
+/** A forward product with its tensors (the adapter's default tiling unless `variant`). */
+async function forwardProduct(
+  gpu: Gpu,
+  variant?: MatmulVariant,
+): Promise<{ tensors: Tensor[]; ds: Dispatch[] }> {
+  const inp = await createTensor(gpu, [M, K]);
+  const weight = await createTensor(gpu, [N, K]);
+  const bias = await createTensor(gpu, [N]);
+  const out = await createTensor(gpu, [M, N]);
+  const ds = await matmulForward(gpu, { out, inp, weight, bias }, { M, K, N, variant });
+  return { tensors: [inp, weight, bias, out], ds };
+}
+
+/**
+ * `matmul_1024x768x768` as a yardstick timed between another case's samples (the host's speed drifts): one
+ * sample per call, in GFLOP/s. `destroy` frees its tensors.
+ */
+export async function matmulYardstick(gpu: Gpu): Promise<{ sample(): Promise<number>; destroy(): void }> {
+  const { tensors, ds } = await forwardProduct(gpu);
+  return {
+    sample: async () =>
+      REPS * GFLOP / ((await timeProducts(gpu, ds, { warmup: 0, repeats: 1 })).median / 1000),
+    destroy: () => tensors.forEach((x) => x.destroy()),
+  };
 }
 
 /** The forward product `out = inp @ W^T + b` with the given tiling (default: the adapter's). */
@@ -37,15 +68,11 @@ function forwardCase(name: string, variant?: MatmulVariant): BenchCase {
   return {
     name,
     async run(gpu) {
-      const inp = await createTensor(gpu, [M, K]);
-      const weight = await createTensor(gpu, [N, K]);
-      const bias = await createTensor(gpu, [N]);
-      const out = await createTensor(gpu, [M, N]);
-      const ds = await matmulForward(gpu, { out, inp, weight, bias }, { M, K, N, variant });
+      const { tensors, ds } = await forwardProduct(gpu, variant);
       const note = variant
         ? `out = inp @ W^T + b, variant ${variant}`
         : "out = inp @ W^T + b (incl. packing both operands on software adapters)";
-      return [await timed(gpu, name, note, [inp, weight, bias, out], ds)];
+      return [await timed(gpu, name, note, tensors, ds)];
     },
   };
 }
