@@ -1,7 +1,7 @@
 /**
  * Attention and softmax throughput: the fused forward + backward of one BERT-base-sized layer's attention
- * (GFLOP/s counting the six matrix products, with its ratio to the matmul's GFLOP/s timed between its samples) and the row softmax (GB/s of one read + one write, with its
- * ratio to the copy bandwidth).
+ * (GFLOP/s counting the six matrix products, with its ratio to the matmul's GFLOP/s timed between its
+ * samples) and the row softmax (GB/s of one read + one write, with its ratio to the copy bandwidth).
  *
  * @module
  */
