@@ -51,6 +51,11 @@ export interface AttentionDims {
    * 8; tests run all three).
    */
   block?: 4 | 8 | 32;
+  /**
+   * With the 32 x 16 block: products read their operands from texture copies (default: on a software adapter;
+   * tests run both).
+   */
+  textures?: boolean;
 }
 
 /** Tensors of {@linkcode attentionForward}. */

@@ -8,14 +8,19 @@ import scalarWgsl from "../../shaders/attention_matmul.wgsl" with { type: "text"
 import vec4Wgsl from "../../shaders/attention_matmul_vec4.wgsl" with { type: "text" };
 import vec8Wgsl from "../../shaders/attention_matmul_vec8.wgsl" with { type: "text" };
 import rowsWgsl from "../../shaders/attention_matmul_rows.wgsl" with { type: "text" };
+import rowsTexWgsl from "../../shaders/attention_matmul_rows_tex.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
 import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
 import type { Access, KernelSource } from "../gpu/pipeline.ts";
+import { scratchTexture } from "../gpu/scratch_texture.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import type { AttentionDims } from "./attention.ts";
 
 const BINDINGS: readonly Access[] = ["read_write", "read", "read", "uniform"];
+const TEX_BINDINGS: readonly Access[] = ["read_write", "texture", "texture", "uniform"];
+/** Texels per row of the operand textures of attention_matmul_rows_tex.wgsl. */
+const TEXTURE_WIDTH = Number(rowsTexWgsl.match(/const TEXTURE_WIDTH: u32 = (\d+)u;/)![1]);
 
 /** Layout of one operand: element (r, c) of batch (bi, h) at `off + bi*bs + h*hs + r*rs + c*cs`. */
 export interface Strided {
@@ -39,6 +44,11 @@ export interface BatchedProduct {
   /** Output; its column stride is 1. */
   c: Omit<Strided, "cs">;
   scale: number;
+  /**
+   * Operand textures shared with other products (they must hold a's and b's spans), for the 32 x 16 block;
+   * default: the product copies its own operands where it reads textures.
+   */
+  textures?: ProductTextures;
 }
 
 /** Which loop the vec4 kernel needs: by the contiguous dimension of a and b; null if it cannot use vec4. */
@@ -67,22 +77,33 @@ export interface ProductOptions {
   block?: 4 | 8 | 32;
   /** The workgroup shape (default: `software` on a software adapter, else `hardware`). */
   tiling?: keyof typeof TILINGS;
+  /**
+   * With the 32 x 16 block: read both operands from texture copies of their buffers
+   * (`attention_matmul_rows_tex.wgsl`, faster on software adapters) where they fit a texture. Default: on a
+   * software adapter.
+   */
+  textures?: boolean;
 }
 
 /** Prepares one batched product. */
 export async function batchedProduct(gpu: Gpu, p: BatchedProduct, o: ProductOptions = {}): Promise<Dispatch> {
   const entry = o.scalar ? null : vec4Entry(p);
   const { a, b, c } = p;
-  const params = new ParamPack().u32(p.M).u32(p.N).u32(p.K).u32(p.NH)
-    .u32(a.off).u32(a.bs).u32(a.hs).u32(a.rs).u32(a.cs)
-    .u32(b.off).u32(b.bs).u32(b.hs).u32(b.rs).u32(b.cs)
-    .u32(c.off).u32(c.bs).u32(c.hs).u32(c.rs).f32(p.scale).bytes();
   const rowsFit = entry !== null && [c.off, c.bs, c.hs, c.rs].every((x) => x % 4 === 0);
   const block = o.block ?? (gpu.isSoftware && rowsFit ? 32 : 8);
   if (entry && block === 32) {
     if (!rowsFit) throw new RangeError("batchedProduct: block 32 needs c's offsets and row stride in vec4s");
     // 16 columns per invocation, GN invocations along n (a power of two up to 8), 8 / GN row blocks of 32.
     const GN = Math.min(8, 2 ** Math.ceil(Math.log2(Math.ceil(p.N / 16))));
+    const grid = [groups(p.N, 16 * GN), groups(p.M, 32 * (8 / GN)), p.B * p.NH] as const;
+    const tex = p.textures ?? ((o.textures ?? gpu.isSoftware) ? ownTextures(gpu, p) : null);
+    if (tex) {
+      const source = { file: "attention_matmul_rows_tex.wgsl", code: rowsTexWgsl, bindings: TEX_BINDINGS };
+      const kernel = await gpu.pipelines.get({ ...source, entryPoint: entry }, { GN });
+      const bindings = [c.tensor, { texture: tex.a.texture }, { texture: tex.b.texture }];
+      const record = (encoder: GPUCommandEncoder) => tex.copies.forEach((t) => t.record(encoder));
+      return prepareDispatch(gpu, kernel, bindings, params(p, tex), grid, tex.copies.length ? record : null);
+    }
     const source: KernelSource = {
       file: "attention_matmul_rows.wgsl",
       code: rowsWgsl,
@@ -90,8 +111,7 @@ export async function batchedProduct(gpu: Gpu, p: BatchedProduct, o: ProductOpti
       entryPoint: entry,
     };
     const kernel = await gpu.pipelines.get(source, { GN });
-    const grid = [groups(p.N, 16 * GN), groups(p.M, 32 * (8 / GN)), p.B * p.NH] as const;
-    return prepareDispatch(gpu, kernel, [c.tensor, a.tensor, b.tensor], params, grid);
+    return prepareDispatch(gpu, kernel, [c.tensor, a.tensor, b.tensor], params(p), grid);
   }
   const { GM, GN } = TILINGS[o.tiling ?? (gpu.isSoftware ? "software" : "hardware")];
   const rb = entry ? block : 4;
@@ -102,9 +122,90 @@ export async function batchedProduct(gpu: Gpu, p: BatchedProduct, o: ProductOpti
     : { file: "attention_matmul_vec4.wgsl", code: vec4Wgsl, bindings: BINDINGS, entryPoint: entry };
   const kernel = await gpu.pipelines.get(source, { GM, GN });
   const grid = [groups(p.N, rb * GN), groups(p.M, rb * GM), p.B * p.NH] as const;
-  return prepareDispatch(gpu, kernel, [c.tensor, a.tensor, b.tensor], params, grid);
+  return prepareDispatch(gpu, kernel, [c.tensor, a.tensor, b.tensor], params(p), grid);
 }
 
+/** The kernels' Params; with texture copies, a's and b's offsets count from the first copied element. */
+function params(p: BatchedProduct, t?: ProductTextures): ArrayBuffer {
+  const { a, b, c } = p;
+  return new ParamPack().u32(p.M).u32(p.N).u32(p.K).u32(p.NH)
+    .u32(a.off - (t?.a.lo ?? 0)).u32(a.bs).u32(a.hs).u32(a.rs).u32(a.cs)
+    .u32(b.off - (t?.b.lo ?? 0)).u32(b.bs).u32(b.hs).u32(b.rs).u32(b.cs)
+    .u32(c.off).u32(c.bs).u32(c.hs).u32(c.rs).f32(p.scale).bytes();
+}
+
+/** Elements [lo, hi) of an operand's tensor that a product reads (`rows` x `cols` per batch). */
+function span(s: Strided, p: BatchedProduct, rows: number, cols: number): [number, number] {
+  return [s.off, s.off + (p.B - 1) * s.bs + (p.NH - 1) * s.hs + (rows - 1) * s.rs + (cols - 1) * s.cs + 1];
+}
+
+/**
+ * Elements [lo, hi) of a tensor in a scratch texture of `attention_matmul_rows_tex.wgsl`'s linear layout
+ * (vec4 i from lo at texel (i % TEXTURE_WIDTH, i / TEXTURE_WIDTH)), put there by `record` (two
+ * copyBufferToTexture: the full rows, then the last partial row).
+ */
+export interface TextureCopy {
+  readonly texture: GPUTexture;
+  readonly lo: number;
+  record(encoder: GPUCommandEncoder): void;
+}
+
+/**
+ * A copy of elements [lo, hi) of `tensor` into the scratch texture of `role` (shared by every product of the
+ * device: record the copy before each use), or null where it cannot be made: lo off a 16-byte boundary, a copy
+ * past the buffer's end, or more rows than a texture holds.
+ */
+export function textureCopy(
+  gpu: Gpu,
+  role: string,
+  tensor: Tensor,
+  lo: number,
+  hi: number,
+): TextureCopy | null {
+  const offset = tensor.byteOffset + lo * 4;
+  const texels = Math.ceil((hi - lo) / 4);
+  const full = Math.floor(texels / TEXTURE_WIDTH);
+  const rem = texels % TEXTURE_WIDTH;
+  const height = full + (rem > 0 ? 1 : 0);
+  if (offset % 16 !== 0 || offset + texels * 16 > tensor.buffer.size) return null;
+  if (height >= gpu.device.limits.maxTextureDimension2D) return null;
+  const texture = scratchTexture(gpu, `attention ${role}`, TEXTURE_WIDTH, height);
+  const { buffer } = tensor;
+  const bytesPerRow = TEXTURE_WIDTH * 16;
+  return {
+    texture,
+    lo,
+    record(encoder) {
+      if (full > 0) {
+        encoder.copyBufferToTexture({ buffer, offset, bytesPerRow }, { texture }, [TEXTURE_WIDTH, full]);
+      }
+      if (rem > 0) {
+        const last = { buffer, offset: offset + full * bytesPerRow, bytesPerRow };
+        encoder.copyBufferToTexture(last, { texture, origin: [0, full] }, [rem, 1]);
+      }
+    },
+  };
+}
+
+/** The operand textures of a product and the copies to record right before it. */
+export interface ProductTextures {
+  a: TextureCopy;
+  b: TextureCopy;
+  copies: TextureCopy[];
+}
+
+/** Textures of a product that copies its own operands (one texture when a and b share a tensor), or null. */
+function ownTextures(gpu: Gpu, p: BatchedProduct): ProductTextures | null {
+  const [aLo, aHi] = span(p.a, p, p.M, p.K);
+  const [bLo, bHi] = span(p.b, p, p.K, p.N);
+  if (p.a.tensor === p.b.tensor) {
+    const t = textureCopy(gpu, "a", p.a.tensor, Math.min(aLo, bLo), Math.max(aHi, bHi));
+    return t && { a: t, b: t, copies: [t] };
+  }
+  const a = textureCopy(gpu, "a", p.a.tensor, aLo, aHi);
+  const b = textureCopy(gpu, "b", p.b.tensor, bLo, bHi);
+  return a && b && { a, b, copies: [a, b] };
+}
 /** Part `part` (0 query, 1 key, 2 value) of the fused qkv (B, T, 3C), per head; transposed: (hs, T). */
 export function qkvPart(qkv: Tensor, part: number, d: AttentionDims, transposed: boolean): Strided {
   const { T, C, NH } = d;

@@ -22,7 +22,15 @@ import {
   type ExampleChunk,
   type PerExample,
 } from "./attention_chunks.ts";
-import { batchedProduct, qkvPart, square, type Strided } from "./attention_matmul.ts";
+import {
+  batchedProduct,
+  type ProductTextures,
+  qkvPart,
+  square,
+  type Strided,
+  type TextureCopy,
+  textureCopy,
+} from "./attention_matmul.ts";
 import { withRandom } from "./random_wgsl.ts";
 
 const FORWARD_BINDINGS: readonly Access[] = [
@@ -116,6 +124,36 @@ function qkvAt(v: ChunkView, part: number, d: AttentionDims, transposed: boolean
   return { ...s, off: s.off + v.off };
 }
 
+/**
+ * Whether a chunk's products read their operands from shared texture copies: the 32 x 16 block kernel (the
+ * software default) with textures on (`d.textures`, default on software adapters), T and hs multiples of 4
+ * and every view offset too (so that every product takes that kernel).
+ */
+function texturedChunk(gpu: Gpu, d: AttentionDims, offsets: number[]): boolean {
+  const block = d.block ?? (gpu.isSoftware ? 32 : 8);
+  return (d.textures ?? gpu.isSoftware) && !d.scalar && block === 32 &&
+    [d.T, d.C / d.NH, ...offsets].every((x) => x % 4 === 0);
+}
+
+/** Texture copies of views, all or none (null when one does not fit a texture). */
+function copies(
+  gpu: Gpu,
+  views: Record<string, { v: ChunkView; n: number }>,
+): Record<string, TextureCopy> | null {
+  const out: Record<string, TextureCopy> = {};
+  for (const [role, { v, n }] of Object.entries(views)) {
+    const t = textureCopy(gpu, role, v.tensor, v.off, v.off + n);
+    if (!t) return null;
+    out[role] = t;
+  }
+  return out;
+}
+
+/** Operand textures of one product: a, b, and the copies to record before it (default none). */
+function uses(a: TextureCopy, b: TextureCopy, ...copies: TextureCopy[]): ProductTextures {
+  return { a, b, copies };
+}
+
 /** Forward of examples c.b0 .. c.b0 + c.nb - 1: S into probs, the row pass, out = P' V. */
 export async function forwardChunk(
   gpu: Gpu,
@@ -129,6 +167,12 @@ export async function forwardChunk(
   const hs = C / NH;
   const v = views(parts, plan, c);
   const [qkv, probs, keyMask, out] = [v.qkv!, v.probs!, v.keyMask!, v.out!];
+  const weights = v.scratch ?? probs;
+  // On software adapters the products read textures: qkv is copied once for both, P' before its product.
+  const offsets = [qkv.off, probs.off, weights.off, out.off];
+  const tex = texturedChunk(gpu, d, offsets)
+    ? copies(gpu, { qkv: { v: qkv, n: c.nb * T * 3 * C }, p: { v: weights, n: c.nb * NH * T * T } })
+    : null;
   const scores = await batchedProduct(gpu, {
     M: T,
     N: T,
@@ -139,6 +183,7 @@ export async function forwardChunk(
     a: qkvAt(qkv, 0, d, false),
     b: qkvAt(qkv, 1, d, true),
     c: square(probs.tensor, d, probs.off),
+    textures: tex ? uses(tex.qkv, tex.qkv, tex.qkv) : undefined,
   }, d);
   const rows = c.nb * NH * T;
   const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(v.addMask ? 1 : 0)
@@ -160,7 +205,6 @@ export async function forwardChunk(
     params,
     grid1d(gpu, rows, WG),
   );
-  const weights = v.scratch ?? probs;
   const apply = await batchedProduct(gpu, {
     M: T,
     N: hs,
@@ -171,6 +215,7 @@ export async function forwardChunk(
     a: square(weights.tensor, d, weights.off),
     b: qkvAt(qkv, 2, d, false),
     c: { tensor: out.tensor, off: out.off, bs: T * C, hs, rs: C },
+    textures: tex ? uses(tex.p, tex.qkv, tex.p) : undefined,
   }, d);
   return [scores, rowPass, apply];
 }
@@ -207,6 +252,16 @@ export async function backwardChunk(
     hs,
     rs: 3 * C,
   });
+  // On software adapters the products read textures: qkv and dout copied before dP, P' (work, written by the
+  // row pass) before dV, dS before dQ (dK reads it again).
+  const tex = texturedChunk(gpu, d, [dqkv.off, dout.off, qkv.off, work.off, dS.off])
+    ? copies(gpu, {
+      qkv: { v: qkv, n: c.nb * T * 3 * C },
+      x: { v: dout, n: c.nb * T * C },
+      p: { v: work, n: c.nb * NH * T * T },
+      s: { v: dS, n: c.nb * NH * T * T },
+    })
+    : null;
   const dP = await batchedProduct(gpu, {
     M: T,
     N: T,
@@ -217,6 +272,7 @@ export async function backwardChunk(
     a: doutAt(false),
     b: qkvAt(qkv, 2, d, true),
     c: square(work.tensor, d, work.off),
+    textures: tex ? uses(tex.x, tex.qkv, tex.x, tex.qkv) : undefined,
   }, d);
   const rows = c.nb * NH * T;
   const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(v.alpha ? 1 : 0)
@@ -239,10 +295,28 @@ export async function backwardChunk(
   );
   if (dprobsOnly) return [dP, rowPass];
   const scale = 1 / Math.sqrt(hs);
-  const product = (a: Strided, b: Strided, part: number, s: number) =>
-    batchedProduct(gpu, { M: T, N: hs, K: T, B: c.nb, NH, scale: s, a, b, c: dqkvAt(part) }, d);
-  const dV = await product(square(work.tensor, d, work.off, true), doutAt(false), 2, 1);
-  const dQ = await product(square(dS.tensor, d, dS.off, false), qkvAt(qkv, 1, d, false), 0, scale);
-  const dK = await product(square(dS.tensor, d, dS.off, true), qkvAt(qkv, 0, d, false), 1, scale);
+  const product = (a: Strided, b: Strided, part: number, s: number, textures?: ProductTextures) =>
+    batchedProduct(gpu, { M: T, N: hs, K: T, B: c.nb, NH, scale: s, a, b, c: dqkvAt(part), textures }, d);
+  const dV = await product(
+    square(work.tensor, d, work.off, true),
+    doutAt(false),
+    2,
+    1,
+    tex ? uses(tex.p, tex.x, tex.p) : undefined,
+  );
+  const dQ = await product(
+    square(dS.tensor, d, dS.off, false),
+    qkvAt(qkv, 1, d, false),
+    0,
+    scale,
+    tex ? uses(tex.s, tex.qkv, tex.s) : undefined,
+  );
+  const dK = await product(
+    square(dS.tensor, d, dS.off, true),
+    qkvAt(qkv, 0, d, false),
+    1,
+    scale,
+    tex ? uses(tex.s, tex.qkv) : undefined,
+  );
   return [dP, rowPass, dV, dQ, dK];
 }

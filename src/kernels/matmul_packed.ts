@@ -15,6 +15,7 @@ import type { Gpu } from "../gpu/device.ts";
 import { type Dispatch, groups, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
+import { scratchTexture } from "../gpu/scratch_texture.ts";
 import { createTensor, type Tensor } from "../gpu/tensor.ts";
 
 const PACK: KernelSource = {
@@ -364,39 +365,6 @@ export async function matmulScratch(gpu: Gpu, role: string, elements: number): P
   const have = byRole.get(role);
   if (have && have.size >= elements) return have;
   const t = await createTensor(gpu, [elements], "f32", { label: `matmul ${role}` });
-  byRole.set(role, t);
-  return t;
-}
-
-/**
- * Packing textures shared by all products of a device, one per operand role, grown on demand (a grown texture
- * replaces the old one only for later preparations; bind groups keep the old one alive). Counted in
- * `gpu.memory`.
- */
-const scratchTextures = new WeakMap<Gpu, Map<string, GPUTexture>>();
-
-function scratchTexture(gpu: Gpu, role: string, width: number, height: number): GPUTexture {
-  let byRole = scratchTextures.get(gpu);
-  if (!byRole) scratchTextures.set(gpu, byRole = new Map());
-  const have = byRole.get(role);
-  if (have && have.width >= width && have.height >= height) return have;
-  // Never powers of two: llvmpipe compiles a shader variant per power-of-two-ness of each bound texture's width
-  // and height (one compile of matmul_packed.wgsl takes ~20 s here), so every packing texture has the same
-  // kind of size; and a power-of-two row pitch (4 KiB at 256 texels) measured 5% slower, by cache aliasing.
-  const max = gpu.device.limits.maxTextureDimension2D;
-  const nonPow2 = (x: number) => {
-    const v = Math.max(3, x);
-    return Math.min(max - 1, (v & (v - 1)) === 0 ? v + 1 : v);
-  };
-  const size = [nonPow2(Math.max(width, have?.width ?? 0)), nonPow2(Math.max(height, have?.height ?? 0))];
-  if (have) gpu.memory.free(have.width * have.height * 16);
-  const t = gpu.device.createTexture({
-    label: `matmul pack ${role}`,
-    size,
-    format: "rgba32float",
-    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
-  });
-  gpu.memory.allocate(size[0] * size[1] * 16);
   byRole.set(role, t);
   return t;
 }

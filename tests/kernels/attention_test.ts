@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as gpu from "../../src/kernels/attention.ts";
+import { textureCopy } from "../../src/kernels/attention_matmul.ts";
 import * as ref from "../../src/reference/attention.ts";
 import type { Gpu } from "../../src/gpu/device.ts";
 import { runDispatches } from "../../src/gpu/encoder.ts";
@@ -144,10 +145,13 @@ for (const T of [12, 15, 16, 17, 28, 31, 32, 33, 36, 60, 64, 65, 68]) {
   gpuCase("tile boundary", { B: 2, T, C: 16, NH: 2, lens: [T, T - 3], ...full, kernel });
 }
 gpuCase("hs = 12", { B: 2, T: 20, C: 24, NH: 2, lens: [20, 11], ...full });
-// The 32 x 16 block (the software default where it applies): row blocks and 16-column groups past the edge.
+// The 32 x 16 block (the software default where it applies): row blocks and 16-column groups past the edge,
+// with the operands read from texture copies (the software default) and from the storage buffers.
 for (const T of [4, 36, 68]) {
-  const rows = { block: 32, kernel: "attention_matmul_rows.wgsl" } as const;
-  gpuCase("32 x 16 block", { B: 2, T, C: 32, NH: 2, lens: [T, T - 3], ...full, ...rows });
+  const tex = { block: 32, textures: true, kernel: "attention_matmul_rows_tex.wgsl" } as const;
+  gpuCase("32 x 16 block, textures", { B: 2, T, C: 32, NH: 2, lens: [T, T - 3], ...full, ...tex });
+  const storage = { block: 32, textures: false, kernel: "attention_matmul_rows.wgsl" } as const;
+  gpuCase("32 x 16 block, storage", { B: 2, T, C: 32, NH: 2, lens: [T, T - 3], ...full, ...storage });
 }
 gpuCase("8 x 8 block", {
   B: 2,
@@ -182,28 +186,17 @@ gpuCase("scalar kernel on an aligned shape", {
   kernel: "attention_probs_forward.wgsl",
 });
 gpuCase("every key of example 1 padded", { B: 2, T: 8, C: 8, NH: 2, lens: [8, 0], ...full });
-// BERT-base slice with padding, no AD-DROP mask, dropout 0.1.
-gpuCase("BERT-base slice", {
-  B: 1,
-  T: 128,
-  C: 768,
-  NH: 12,
-  lens: [100],
-  pDrop: 0.1,
-  layer: 0,
-  kernel: "attention_probs_forward_vec4.wgsl",
+// BERT-base slice with padding, no AD-DROP mask, dropout 0.1: the adapter's default kernels, then the 32 x 16
+// block from storage buffers and the 8 x 8 block.
+const bertSlice = { B: 1, T: 128, C: 768, NH: 12, lens: [100], pDrop: 0.1, layer: 0 };
+gpuCase("BERT-base slice", { ...bertSlice, kernel: "attention_probs_forward_vec4.wgsl" });
+gpuCase("BERT-base slice, 32 x 16 block from storage", {
+  ...bertSlice,
+  block: 32,
+  textures: false,
+  kernel: "attention_matmul_rows.wgsl",
 });
-gpuCase("BERT-base slice, 8 x 8 block", {
-  B: 1,
-  T: 128,
-  C: 768,
-  NH: 12,
-  lens: [100],
-  pDrop: 0.1,
-  layer: 0,
-  block: 8,
-  kernel: "attention_matmul_vec8",
-});
+gpuCase("BERT-base slice, 8 x 8 block", { ...bertSlice, block: 8, kernel: "attention_matmul_vec8" });
 
 Deno.test("attention reference backward matches finite differences (dqkv, dprobs, alpha)", () => {
   const c: Case = { B: 2, T: 5, C: 6, NH: 2, lens: [5, 3], add: true, alpha: true, pDrop: 0.3, layer: 1 };
@@ -271,3 +264,17 @@ gpuTest("attention rejects a wrong qkv shape and a missing scratch", async (g) =
   await assert.rejects(() => gpu.attentionForward(g, { ...base, qkv: bad, scratch }, d), /qkv/);
   await assert.rejects(() => gpu.attentionForward(g, { ...base, qkv: good }, d), /scratch/);
 });
+
+gpuTest(
+  "attention products' texture copies refuse a misaligned start and a span past the buffer",
+  async (g) => {
+    const t = await createTensor(g, [64]);
+    try {
+      assert.ok(textureCopy(g, "test", t, 0, 64), "an aligned span in the buffer is copied");
+      assert.equal(textureCopy(g, "test", t.view([60], 1), 0, 60), null, "a view at byte 4");
+      assert.equal(textureCopy(g, "test", t, 8, 72), null, "a span past the buffer's end");
+    } finally {
+      t.destroy();
+    }
+  },
+);
