@@ -16,11 +16,11 @@ import { matmulYardstick } from "./matmul_bench.ts";
 /** Attention samples interleaved with matmul samples for the ratio (see attentionCase). */
 const PAIRS = 7;
 /**
- * Forward + backward runs per timed submit, by the wall clock: lavapipe's timestamp queries misread passes
- * around texture copies (the software products copy their operands into textures), and REPS spreads the ~11 ms
- * fixed cost of a submit.
+ * Forward + backward runs per timed submit, by the wall clock, as the matmul yardstick is timed (8 products per
+ * submit): lavapipe's timestamp queries misread passes around texture copies (the software products copy their
+ * operands into textures), and REPS spreads the ~11 ms fixed cost of a submit.
  */
-const REPS = 4;
+const REPS = 8;
 
 async function attentionCase(
   gpu: Gpu,
