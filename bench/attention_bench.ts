@@ -6,11 +6,11 @@
  * @module
  */
 import type { Gpu } from "../src/gpu/device.ts";
-import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
+import type { Tensor } from "../src/gpu/tensor.ts";
 import { summarize, timeGpu } from "../src/gpu/timing.ts";
 import { attentionBackward, type AttentionDims, attentionForward } from "../src/kernels/attention.ts";
 import { softmaxForward } from "../src/kernels/softmax.ts";
-import { bandwidthVsCopy, type BenchCase, type BenchResult, rate } from "./_util.ts";
+import { bandwidthVsCopy, type BenchCase, type BenchResult, benchTensor, rate } from "./_util.ts";
 import { matmulYardstick } from "./matmul_bench.ts";
 
 /** Attention samples interleaved with matmul samples for the ratio (see attentionCase). */
@@ -22,17 +22,21 @@ const PAIRS = 7;
  */
 const REPS = 8;
 
-async function attentionCase(
-  gpu: Gpu,
-  name: string,
-  d: AttentionDims,
-  vsMatmul = false,
-): Promise<BenchResult[]> {
+/** One attention forward + backward, prepared, with the FLOPs it counts and a timer of REPS runs per submit. */
+interface Prepared {
+  flops: number;
+  note: string;
+  /** Milliseconds per forward + backward of each sample. */
+  time(o: { warmup: number; repeats: number }): Promise<number[]>;
+  destroy(): void;
+}
+
+async function prepare(gpu: Gpu, d: AttentionDims): Promise<Prepared> {
   const { B, T, C, NH } = d;
   const hs = C / NH;
   const all: Tensor[] = [];
   const mk = async (shape: number[], dtype: "f32" | "u32" = "f32") => {
-    const t = await createTensor(gpu, shape, dtype);
+    const t = await benchTensor(gpu, shape, dtype);
     all.push(t);
     return t;
   };
@@ -51,57 +55,100 @@ async function attentionCase(
     ...await attentionForward(gpu, { ...common, out, scratch: fscratch }, d),
     ...await attentionBackward(gpu, { ...common, dqkv, dprobs, dout, scratch }, d),
   ];
-  const flops = 12 * B * NH * T * T * hs;
-  const note = `fwd+bwd, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${
-    d.scalar ? ", scalar" : d.block ? `, ${d.block === 32 ? "32 x 16" : "8 x 8"} block` : ""
-  }${d.textures === false ? ", storage operands" : ""}; ${REPS} per submit`;
-  const time = (o: { warmup: number; repeats: number }) =>
-    timeGpu(gpu, (b) => {
-      for (let r = 0; r < REPS; r++) b.run(...ds);
-    }, { ...o, wallClock: true });
+  return {
+    flops: 12 * B * NH * T * T * hs,
+    note: `fwd+bwd, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${
+      d.scalar ? ", scalar" : d.block ? `, ${d.block === 32 ? "32 x 16" : "8 x 8"} block` : ""
+    }${d.textures === false ? ", storage operands" : ""}; ${REPS} per submit`,
+    time: async (o) => {
+      const t = await timeGpu(gpu, (b) => {
+        for (let r = 0; r < REPS; r++) b.run(...ds);
+      }, { ...o, wallClock: true });
+      return t.samples.map((x) => x / REPS);
+    },
+    destroy() {
+      ds.forEach((x) => x.destroy());
+      all.forEach((x) => x.destroy());
+    },
+  };
+}
+
+/** A case timed on its own. */
+async function attentionCase(gpu: Gpu, name: string, d: AttentionDims): Promise<BenchResult> {
+  const p = await prepare(gpu, d);
   try {
-    if (!vsMatmul) {
-      return [rate(name, "GFLOP/s", REPS * flops / 1e9, await time({ warmup: 1, repeats: 5 }), note)];
-    }
-    // The target is a ratio to the matmul's GFLOP/s: each attention sample is followed by a matmul sample, so
-    // both see the same machine load, and the ratio is the median over those pairs (after one warm-up pair).
-    const matmul = await matmulYardstick(gpu);
-    const ms: number[] = [], ratios: number[] = [], matmulRates: number[] = [];
-    try {
-      for (let i = 0; i <= PAIRS; i++) {
-        const t = (await time({ warmup: 0, repeats: 1 })).median / REPS;
-        const m = await matmul.sample();
-        if (i === 0) continue;
-        ms.push(t);
-        matmulRates.push(m);
-        ratios.push(flops / 1e9 / (t / 1000) / m);
-      }
-    } finally {
-      matmul.destroy();
-    }
-    const r = summarize(ratios, "wall-clock");
-    const mm = summarize(matmulRates, "wall-clock").median;
-    return [
-      rate(
-        name,
-        "GFLOP/s",
-        flops / 1e9,
-        summarize(ms, "wall-clock"),
-        note + `; ${r.median.toFixed(3)}x matmul_1024x768x768 (${mm.toFixed(1)} GFLOP/s, interleaved)`,
-      ),
-      {
-        name: `${name}_vs_matmul`,
-        unit: "x",
-        median: r.median,
-        min: r.min,
-        max: r.max,
-        note: `GFLOP/s / matmul_1024x768x768's GFLOP/s timed right after it (median over ${PAIRS} pairs)`,
-      },
-    ];
+    return rate(
+      name,
+      "GFLOP/s",
+      p.flops / 1e9,
+      summarize(await p.time({ warmup: 1, repeats: 5 }), "wall-clock"),
+      p.note,
+    );
   } finally {
-    ds.forEach((x) => x.destroy());
-    all.forEach((x) => x.destroy());
+    p.destroy();
   }
+}
+
+/**
+ * The adapter's default attention with its targets' yardstick: each sample is followed by a
+ * `matmul_1024x768x768` sample (the target is a ratio to the matmul's GFLOP/s; both see the same machine load,
+ * and the ratio is the median over those pairs, after one warm-up round) and by a sample of `other` (the same
+ * attention with another kernel choice), so that the two compare on this drifting host too.
+ */
+async function attentionVsMatmul(
+  gpu: Gpu,
+  name: string,
+  d: AttentionDims,
+  other: { name: string; d: AttentionDims },
+): Promise<BenchResult[]> {
+  const [p, q] = [await prepare(gpu, d), await prepare(gpu, other.d)];
+  const matmul = await matmulYardstick(gpu);
+  const ms: number[] = [], ratios: number[] = [], matmulRates: number[] = [], otherMs: number[] = [];
+  const timeRatios: number[] = [];
+  try {
+    for (let i = 0; i <= PAIRS; i++) {
+      const [t] = await p.time({ warmup: 0, repeats: 1 });
+      const m = await matmul.sample();
+      const [u] = await q.time({ warmup: 0, repeats: 1 });
+      if (i === 0) continue;
+      ms.push(t);
+      matmulRates.push(m);
+      ratios.push(p.flops / 1e9 / (t / 1000) / m);
+      otherMs.push(u);
+      timeRatios.push(t / u);
+    }
+  } finally {
+    matmul.destroy();
+    p.destroy();
+    q.destroy();
+  }
+  const r = summarize(ratios, "wall-clock");
+  const mm = summarize(matmulRates, "wall-clock").median;
+  const tr = summarize(timeRatios, "wall-clock").median;
+  return [
+    rate(
+      name,
+      "GFLOP/s",
+      p.flops / 1e9,
+      summarize(ms, "wall-clock"),
+      p.note + `; ${r.median.toFixed(3)}x matmul_1024x768x768 (${mm.toFixed(1)} GFLOP/s, interleaved)`,
+    ),
+    {
+      name: `${name}_vs_matmul`,
+      unit: "x",
+      median: r.median,
+      min: r.min,
+      max: r.max,
+      note: `GFLOP/s / matmul_1024x768x768's GFLOP/s timed right after it (median over ${PAIRS} pairs)`,
+    },
+    rate(
+      other.name,
+      "GFLOP/s",
+      q.flops / 1e9,
+      summarize(otherMs, "wall-clock"),
+      q.note + `; interleaved with ${name}, whose time is ${tr.toFixed(3)}x this one's (median over pairs)`,
+    ),
+  ];
 }
 
 export const benchmarks: BenchCase[] = [
@@ -109,11 +156,12 @@ export const benchmarks: BenchCase[] = [
     name: "attention_fwd_bwd_b8_h12_t128_d64",
     async run(gpu) {
       const d = { B: 8, T: 128, C: 768, NH: 12, pDrop: 0.1, layer: 0 };
+      const name = "attention_fwd_bwd_b8_h12_t128_d64";
+      const storage = { name: `${name}_storage`, d: { ...d, textures: false } };
       return [
-        ...await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64", d, true),
-        ...await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64_storage", { ...d, textures: false }),
-        ...await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64_block8", { ...d, block: 8 }),
-        ...await attentionCase(gpu, "attention_fwd_bwd_b8_h12_t128_d64_scalar", { ...d, scalar: true }),
+        ...await attentionVsMatmul(gpu, name, d, storage),
+        await attentionCase(gpu, `${name}_block8`, { ...d, block: 8 }),
+        await attentionCase(gpu, `${name}_scalar`, { ...d, scalar: true }),
       ];
     },
   },
@@ -121,8 +169,8 @@ export const benchmarks: BenchCase[] = [
     name: "softmax_forward_12288x128",
     async run(gpu) {
       const rows = 8 * 12 * 128, cols = 128;
-      const inp = await createTensor(gpu, [rows, cols]);
-      const out = await createTensor(gpu, [rows, cols]);
+      const inp = await benchTensor(gpu, [rows, cols]);
+      const out = await benchTensor(gpu, [rows, cols]);
       const d = await softmaxForward(gpu, { out, inp }, { rows, cols });
       try {
         const bytes = 2 * rows * cols * 4;

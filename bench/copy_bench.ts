@@ -4,18 +4,17 @@
  * @module
  */
 import type { CommandBatch } from "../src/gpu/encoder.ts";
-import { createTensor } from "../src/gpu/tensor.ts";
 import { timeGpu } from "../src/gpu/timing.ts";
 import { copyKernel } from "../src/kernels/copy.ts";
-import { type BenchCase, rate } from "./_util.ts";
+import { type BenchCase, benchTensor, rate } from "./_util.ts";
 
 export const benchmarks: BenchCase[] = [
   {
     name: "copy_bandwidth",
     async run(gpu) {
       const n = 16 * 1024 * 1024; // 64 MiB each way
-      const inp = await createTensor(gpu, [n]);
-      const out = await createTensor(gpu, [n]);
+      const inp = await benchTensor(gpu, [n]);
+      const out = await benchTensor(gpu, [n]);
       const d = await copyKernel(gpu, { out, inp });
       const t = await timeGpu(gpu, (b: CommandBatch) => void b.run(d), { warmup: 2, repeats: 10 });
       inp.destroy();

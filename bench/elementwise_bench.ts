@@ -8,11 +8,11 @@
  */
 import type { Gpu } from "../src/gpu/device.ts";
 import type { Dispatch } from "../src/gpu/encoder.ts";
-import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
+import type { Tensor } from "../src/gpu/tensor.ts";
 import { activationBackward, activationForward } from "../src/kernels/activation.ts";
 import { crossEntropyForward } from "../src/kernels/loss.ts";
 import { layernormBackward, layernormForward, layernormScratchShape } from "../src/kernels/layernorm.ts";
-import { bandwidthVsCopy, type BenchCase, type BenchResult } from "./_util.ts";
+import { bandwidthVsCopy, type BenchCase, type BenchResult, benchTensor } from "./_util.ts";
 
 /** Times the dispatches against the copy kernel (interleaved) and frees the tensors. */
 async function bandwidth(
@@ -36,7 +36,7 @@ export const benchmarks: BenchCase[] = [
   {
     name: "layernorm_forward",
     async run(gpu) {
-      const f = (shape: number[]) => createTensor(gpu, shape);
+      const f = (shape: number[]) => benchTensor(gpu, shape);
       const [out, mean, rstd, inp, weight, bias] = [
         await f([ROWS, C]),
         await f([ROWS]),
@@ -66,7 +66,7 @@ export const benchmarks: BenchCase[] = [
   {
     name: "layernorm_backward",
     async run(gpu) {
-      const f = (shape: number[]) => createTensor(gpu, shape);
+      const f = (shape: number[]) => benchTensor(gpu, shape);
       const scratchShape = layernormScratchShape({ rows: ROWS, C });
       const t = {
         dinp: await f([ROWS, C]),
@@ -93,9 +93,9 @@ export const benchmarks: BenchCase[] = [
     async run(gpu) {
       const n = ROWS * 4 * C;
       const [a, b, c] = [
-        await createTensor(gpu, [n]),
-        await createTensor(gpu, [n]),
-        await createTensor(gpu, [n]),
+        await benchTensor(gpu, [n]),
+        await benchTensor(gpu, [n]),
+        await benchTensor(gpu, [n]),
       ];
       const d = pass === "forward"
         ? await activationForward(gpu, { out: a, inp: b }, { kind: "gelu" })
@@ -108,13 +108,13 @@ export const benchmarks: BenchCase[] = [
     name: "cross_entropy",
     async run(gpu) {
       const N = 1024, V = 8192;
-      const logits = await createTensor(gpu, [N, V]);
-      const dlogits = await createTensor(gpu, [N, V]);
-      const targets = await createTensor(gpu, [N], "i32", {
+      const logits = await benchTensor(gpu, [N, V]);
+      const dlogits = await benchTensor(gpu, [N, V]);
+      const targets = await benchTensor(gpu, [N], "i32", {
         data: Int32Array.from({ length: N }, (_, i) => i % V),
       });
-      const loss = await createTensor(gpu, [1]);
-      const losses = await createTensor(gpu, [N]);
+      const loss = await benchTensor(gpu, [1]);
+      const losses = await benchTensor(gpu, [N]);
       const ds = await crossEntropyForward(gpu, { loss, losses, dlogits, logits, targets }, { N, V });
       // Logits read once and dlogits written once (the kernel reads each row twice; the second read hits cache).
       const bytes = 4 * (2 * N * V + 3 * N);

@@ -7,10 +7,10 @@
  */
 import type { Gpu } from "../src/gpu/device.ts";
 import type { Dispatch } from "../src/gpu/encoder.ts";
-import { createTensor, type Tensor } from "../src/gpu/tensor.ts";
+import type { Tensor } from "../src/gpu/tensor.ts";
 import { timeGpu, type Timing } from "../src/gpu/timing.ts";
 import { matmulBackward, matmulForward, type MatmulVariant } from "../src/kernels/matmul.ts";
-import { type BenchCase, type BenchResult, rate } from "./_util.ts";
+import { type BenchCase, type BenchResult, benchTensor, rate } from "./_util.ts";
 
 const M = 1024, K = 768, N = 768;
 const GFLOP = (2 * M * K * N) / 1e9;
@@ -42,10 +42,10 @@ async function forwardProduct(
   gpu: Gpu,
   variant?: MatmulVariant,
 ): Promise<{ tensors: Tensor[]; ds: Dispatch[] }> {
-  const inp = await createTensor(gpu, [M, K]);
-  const weight = await createTensor(gpu, [N, K]);
-  const bias = await createTensor(gpu, [N]);
-  const out = await createTensor(gpu, [M, N]);
+  const inp = await benchTensor(gpu, [M, K]);
+  const weight = await benchTensor(gpu, [N, K]);
+  const bias = await benchTensor(gpu, [N]);
+  const out = await benchTensor(gpu, [M, N]);
   const ds = await matmulForward(gpu, { out, inp, weight, bias }, { M, K, N, variant });
   return { tensors: [inp, weight, bias, out], ds };
 }
@@ -87,10 +87,10 @@ export const benchmarks: BenchCase[] = [
   {
     name: "matmul_backward_dinp_1024x768x768",
     async run(gpu) {
-      const dout = await createTensor(gpu, [M, N]);
-      const inp = await createTensor(gpu, [M, K]);
-      const weight = await createTensor(gpu, [N, K]);
-      const dinp = await createTensor(gpu, [M, K]);
+      const dout = await benchTensor(gpu, [M, N]);
+      const inp = await benchTensor(gpu, [M, K]);
+      const weight = await benchTensor(gpu, [N, K]);
+      const dinp = await benchTensor(gpu, [M, K]);
       const t = { dinp, dweight: null, dbias: null, dout, inp, weight };
       const ds = await matmulBackward(gpu, t, { M, K, N });
       const name = "matmul_backward_dinp_1024x768x768";
@@ -108,10 +108,10 @@ export const benchmarks: BenchCase[] = [
   {
     name: "matmul_backward_dweight_1024x768x768",
     async run(gpu) {
-      const dout = await createTensor(gpu, [M, N]);
-      const inp = await createTensor(gpu, [M, K]);
-      const weight = await createTensor(gpu, [N, K]);
-      const dweight = await createTensor(gpu, [N, K]);
+      const dout = await benchTensor(gpu, [M, N]);
+      const inp = await benchTensor(gpu, [M, K]);
+      const weight = await benchTensor(gpu, [N, K]);
+      const dweight = await benchTensor(gpu, [N, K]);
       const t = { dinp: null, dweight, dbias: null, dout, inp, weight };
       const ds = await matmulBackward(gpu, t, { M, K, N });
       const name = "matmul_backward_dweight_1024x768x768";

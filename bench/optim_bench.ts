@@ -6,14 +6,14 @@
  */
 import type { Gpu } from "../src/gpu/device.ts";
 import type { CommandBatch, Dispatch } from "../src/gpu/encoder.ts";
-import { createTensor, writeTensor } from "../src/gpu/tensor.ts";
+import { writeTensor } from "../src/gpu/tensor.ts";
 import { summarize, timeGpu, type Timing } from "../src/gpu/timing.ts";
 import { adamwHyper, adamwUpdate } from "../src/kernels/adamw.ts";
 import { addropMask } from "../src/kernels/addrop_mask.ts";
 import { copyKernel } from "../src/kernels/copy.ts";
 import { gradNorm, gradNormPartialCount } from "../src/kernels/grad_norm.ts";
 import { selectRank } from "../src/kernels/select.ts";
-import { type BenchCase, millis, rate } from "./_util.ts";
+import { type BenchCase, benchTensor, millis, rate } from "./_util.ts";
 
 /** Parameters of BERT-mini (4 layers, hidden 256): about 11.2M. */
 const PARAMS = 11_170_560;
@@ -26,20 +26,20 @@ function time(gpu: Gpu, dispatches: Dispatch[]): Promise<Timing> {
 /** The copy kernel of copy_bench.ts (64 MiB each way), prepared for timing. */
 async function copyCase(gpu: Gpu) {
   const n = 16 * 1024 * 1024;
-  const inp = await createTensor(gpu, [n]);
-  const out = await createTensor(gpu, [n]);
+  const inp = await benchTensor(gpu, [n]);
+  const out = await benchTensor(gpu, [n]);
   const d = await copyKernel(gpu, { out, inp });
   return { d, gb: (2 * n * 4) / 1e9, destroy: () => [inp, out].forEach((x) => x.destroy()) };
 }
 
 /** Scores (B, NH, T, T) with a spread of lengths, and the selection's thresholds. */
 async function attentionInputs(gpu: Gpu) {
-  const scores = await createTensor(gpu, [B, NH, T, T]);
+  const scores = await benchTensor(gpu, [B, NH, T, T]);
   const data = new Float32Array(B * NH * T * T);
   for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 12.9898) * 43758.5453 % 1;
   writeTensor(gpu, scores, data);
-  const lengths = await createTensor(gpu, [B], "u32", { data: [128, 128, 100, 90, 128, 64, 128, 110] });
-  const thr = await createTensor(gpu, [B * NH * T]);
+  const lengths = await benchTensor(gpu, [B], "u32", { data: [128, 128, 100, 90, 128, 64, 128, 110] });
+  const thr = await benchTensor(gpu, [B * NH * T]);
   const select = await selectRank(gpu, { thr, scores, lengths }, {
     R: B * NH * T,
     L: T,
@@ -54,12 +54,12 @@ export const benchmarks: BenchCase[] = [
   {
     name: "adamw_update",
     async run(gpu) {
-      const make = () => createTensor(gpu, [PARAMS]);
+      const make = () => benchTensor(gpu, [PARAMS]);
       const [param, m, v, grad] = [await make(), await make(), await make(), await make()];
-      const hyper = await createTensor(gpu, [8], "f32", {
+      const hyper = await benchTensor(gpu, [8], "f32", {
         data: adamwHyper({ lr: 2e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 10 }),
       });
-      const clip = await createTensor(gpu, [1], "f32", { data: [1] });
+      const clip = await benchTensor(gpu, [1], "f32", { data: [1] });
       const d = await adamwUpdate(gpu, { param, m, v, grad, hyper, clip }, { weightDecay: true });
       // AdamW and copy alternate so that both see the same load of a shared machine.
       const copy = await copyCase(gpu);
@@ -72,8 +72,8 @@ export const benchmarks: BenchCase[] = [
       const t = summarize(ta, gpu.hasTimestamps ? "timestamp-query" : "wall-clock");
       const copyGbps = copy.gb / (summarize(tc, t.method).median / 1000);
       const gbps = (7 * PARAMS * 4) / 1e9 / (t.median / 1000);
-      const norm = await createTensor(gpu, [1]);
-      const partials = await createTensor(gpu, [gradNormPartialCount(gpu, [grad])]);
+      const norm = await benchTensor(gpu, [1]);
+      const partials = await benchTensor(gpu, [gradNormPartialCount(gpu, [grad])]);
       const gn = await gradNorm(gpu, { norm, clipCoef: clip, partials, grads: [grad] }, { maxNorm: 1 });
       const tn = await time(gpu, gn);
       for (const x of [param, m, v, grad, hyper, clip, norm, partials]) x.destroy();
@@ -109,8 +109,8 @@ export const benchmarks: BenchCase[] = [
     name: "addrop_mask_b8_h12_t128",
     async run(gpu) {
       const a = await attentionInputs(gpu);
-      const mask = await createTensor(gpu, [B, NH, T, T]);
-      const rng = await createTensor(gpu, [2], "u32", { data: [42, 1] });
+      const mask = await benchTensor(gpu, [B, NH, T, T]);
+      const rng = await benchTensor(gpu, [2], "u32", { data: [42, 1] });
       const d = await addropMask(gpu, { mask, scores: a.scores, thr: a.thr, lengths: a.lengths, rng }, {
         B,
         NH,
