@@ -1,6 +1,7 @@
 /**
- * Elementwise activations of the encoders, forward and backward: exact GELU (`gelu`, with an erf accurate to
- * ~1.1e-7), the tanh GELU (`gelu_new`), tanh and ReLU.
+ * Elementwise activations of the encoders, forward and backward: exact GELU (`gelu`: x Phi(x) with the normal
+ * CDF to 2.5e-7 in the forward, an erf accurate to ~1.1e-7 in the backward), the tanh GELU (`gelu_new`), tanh
+ * and ReLU.
  *
  * @module
  */

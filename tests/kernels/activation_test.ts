@@ -1,38 +1,61 @@
 import assert from "node:assert/strict";
 import * as gpu from "../../src/kernels/activation.ts";
 import * as ref from "../../src/reference/activation.ts";
+import type { Gpu } from "../../src/gpu/device.ts";
 import { prepareDispatch, runDispatches } from "../../src/gpu/encoder.ts";
 import { readFloats } from "../../src/gpu/readback.ts";
 import { createTensor } from "../../src/gpu/tensor.ts";
 import activationForwardWgsl from "../../shaders/activation_forward.wgsl" with { type: "text" };
+import activationBackwardWgsl from "../../shaders/activation_backward.wgsl" with { type: "text" };
 import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest } from "../_util/gpu.ts";
 import { Rng } from "../_util/rng.ts";
 
-gpuTest("WGSL erf4 is within 1.5e-7 of a high-precision erf on [-7, 7]", async (g) => {
-  // The shader's own erf4, extracted verbatim, behind a test entry point.
-  const start = activationForwardWgsl.indexOf("fn erf4");
-  const end = activationForwardWgsl.indexOf("\n}\n", start) + 3;
-  const code = activationForwardWgsl.slice(start, end) + `
+/** Runs the shader function `fn` (extracted verbatim from `source`, vec4 in and out) on each x, component x. */
+async function shaderFunction(g: Gpu, source: string, fn: string, x: Float32Array): Promise<Float32Array> {
+  const start = source.indexOf(`fn ${fn}(`);
+  const end = source.indexOf("\n}\n", start) + 3;
+  const code = source.slice(start, end) + `
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> inp: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  if (gid.x < arrayLength(&inp)) { out[gid.x] = erf4(vec4<f32>(inp[gid.x])).x; }
+  if (gid.x < arrayLength(&inp)) { out[gid.x] = ${fn}(vec4<f32>(inp[gid.x])).x; }
 }`;
-  const kernel = await g.pipelines.get({ file: "erf_test.wgsl", code, bindings: ["read_write", "read"] });
-  const n = 140001;
-  const x = new Float32Array(n);
-  for (let i = 0; i < n; i++) x[i] = -7 + i * 1e-4;
-  const inp = await createTensor(g, [n], "f32", { data: x });
-  const out = await createTensor(g, [n]);
-  await runDispatches(g, [prepareDispatch(g, kernel, [out, inp], null, [Math.ceil(n / 64)])]);
-  const got = await readFloats(g, out);
-  const want = Array.from(x, (v) => ref.erf(v));
-  assertClose(got, want, { atol: 1.5e-7, rtol: 0, name: "erf" });
-  inp.destroy();
-  out.destroy();
+  const kernel = await g.pipelines.get({ file: `${fn}_test.wgsl`, code, bindings: ["read_write", "read"] });
+  const inp = await createTensor(g, [x.length], "f32", { data: x });
+  const out = await createTensor(g, [x.length]);
+  try {
+    await runDispatches(g, [prepareDispatch(g, kernel, [out, inp], null, [Math.ceil(x.length / 64)])]);
+    return await readFloats(g, out);
+  } finally {
+    inp.destroy();
+    out.destroy();
+  }
+}
+
+const grid = (lo: number, hi: number, step: number) =>
+  Float32Array.from({ length: Math.round((hi - lo) / step) + 1 }, (_, i) => lo + i * step);
+
+gpuTest("WGSL erf4 (GELU backward) is within 1.5e-7 of a high-precision erf on [-7, 7]", async (g) => {
+  const x = grid(-7, 7, 1e-4);
+  const got = await shaderFunction(g, activationBackwardWgsl, "erf4", x);
+  assertClose(got, Array.from(x, (v) => ref.erf(v)), { atol: 1.5e-7, rtol: 0, name: "erf" });
 });
+
+gpuTest(
+  "WGSL cdf4 (GELU forward) is within 2.5e-7 absolute and 4e-6 relative of the normal CDF",
+  async (g) => {
+    // On [-5.5, 7]: the f64 reference 0.5 * (1 + erf(x / sqrt 2)) keeps ~1e-16 absolute, below x = -5.5
+    // (Phi < 2e-8) no longer 1e-8 relative. The relative error grows with x^2 (the f32 rounding of exp's
+    // argument), to 3e-6 at x = -5.5; where Phi is small it stays relative, unlike 0.5 * (1 + erf).
+    const x = grid(-5.5, 7, 1e-4);
+    const got = await shaderFunction(g, activationForwardWgsl, "cdf4", x);
+    const want = Array.from(x, (v) => 0.5 * (1 + ref.erf(v / Math.SQRT2)));
+    assertClose(got, want, { atol: 2.5e-7, rtol: 0, name: "Phi, absolute" });
+    assertClose(got, want, { atol: 0, rtol: 4e-6, name: "Phi, relative" });
+  },
+);
 
 const TOL: Record<gpu.Activation, { atol: number; rtol: number }> = {
   gelu: { atol: 5e-7, rtol: 2e-6 },
