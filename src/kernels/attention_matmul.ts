@@ -1,6 +1,7 @@
 /**
  * The batched, strided matrix products inside self-attention (used by `attention.ts`): one kernel for the six
- * products of the forward and backward, the vec4 variant where every offset and stride allows it.
+ * products of the forward and backward, the vec4 variant where every offset and stride allows it; on software
+ * adapters the 32 x 16 block reading its operands from texture copies that the products of a pass share.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import { ParamPack } from "../gpu/params.ts";
 import type { Access, KernelSource } from "../gpu/pipeline.ts";
 import { scratchTexture } from "../gpu/scratch_texture.ts";
 import type { Tensor } from "../gpu/tensor.ts";
+import type { ChunkView } from "./attention_chunks.ts";
 import type { AttentionDims } from "./attention.ts";
 
 const BINDINGS: readonly Access[] = ["read_write", "read", "read", "uniform"];
@@ -192,6 +194,36 @@ export interface ProductTextures {
   a: TextureCopy;
   b: TextureCopy;
   copies: TextureCopy[];
+}
+
+/**
+ * Whether a chunk's products read their operands from shared texture copies: the 32 x 16 block kernel (the
+ * software default) with textures on (`d.textures`, default on software adapters), T and hs multiples of 4
+ * and every view offset too (so that every product takes that kernel).
+ */
+export function texturedChunk(gpu: Gpu, d: AttentionDims, offsets: number[]): boolean {
+  const block = d.block ?? (gpu.isSoftware ? 32 : 8);
+  return (d.textures ?? gpu.isSoftware) && !d.scalar && block === 32 &&
+    [d.T, d.C / d.NH, ...offsets].every((x) => x % 4 === 0);
+}
+
+/** Texture copies of views, by role, all or none (null when one does not fit a texture). */
+export function textureCopies(
+  gpu: Gpu,
+  views: Record<string, { v: ChunkView; n: number }>,
+): Record<string, TextureCopy> | null {
+  const out: Record<string, TextureCopy> = {};
+  for (const [role, { v, n }] of Object.entries(views)) {
+    const t = textureCopy(gpu, role, v.tensor, v.off, v.off + n);
+    if (!t) return null;
+    out[role] = t;
+  }
+  return out;
+}
+
+/** Operand textures of one product: a, b, and the copies to record before it (default none). */
+export function uses(a: TextureCopy, b: TextureCopy, ...copies: TextureCopy[]): ProductTextures {
+  return { a, b, copies };
 }
 
 /** Textures of a product that copies its own operands (one texture when a and b share a tensor), or null. */

@@ -28,8 +28,9 @@ import {
   qkvPart,
   square,
   type Strided,
-  type TextureCopy,
-  textureCopy,
+  textureCopies,
+  texturedChunk,
+  uses,
 } from "./attention_matmul.ts";
 import { withRandom } from "./random_wgsl.ts";
 
@@ -124,36 +125,6 @@ function qkvAt(v: ChunkView, part: number, d: AttentionDims, transposed: boolean
   return { ...s, off: s.off + v.off };
 }
 
-/**
- * Whether a chunk's products read their operands from shared texture copies: the 32 x 16 block kernel (the
- * software default) with textures on (`d.textures`, default on software adapters), T and hs multiples of 4
- * and every view offset too (so that every product takes that kernel).
- */
-function texturedChunk(gpu: Gpu, d: AttentionDims, offsets: number[]): boolean {
-  const block = d.block ?? (gpu.isSoftware ? 32 : 8);
-  return (d.textures ?? gpu.isSoftware) && !d.scalar && block === 32 &&
-    [d.T, d.C / d.NH, ...offsets].every((x) => x % 4 === 0);
-}
-
-/** Texture copies of views, all or none (null when one does not fit a texture). */
-function copies(
-  gpu: Gpu,
-  views: Record<string, { v: ChunkView; n: number }>,
-): Record<string, TextureCopy> | null {
-  const out: Record<string, TextureCopy> = {};
-  for (const [role, { v, n }] of Object.entries(views)) {
-    const t = textureCopy(gpu, role, v.tensor, v.off, v.off + n);
-    if (!t) return null;
-    out[role] = t;
-  }
-  return out;
-}
-
-/** Operand textures of one product: a, b, and the copies to record before it (default none). */
-function uses(a: TextureCopy, b: TextureCopy, ...copies: TextureCopy[]): ProductTextures {
-  return { a, b, copies };
-}
-
 /** Forward of examples c.b0 .. c.b0 + c.nb - 1: S into probs, the row pass, out = P' V. */
 export async function forwardChunk(
   gpu: Gpu,
@@ -171,7 +142,7 @@ export async function forwardChunk(
   // On software adapters the products read textures: qkv is copied once for both, P' before its product.
   const offsets = [qkv.off, probs.off, weights.off, out.off];
   const tex = texturedChunk(gpu, d, offsets)
-    ? copies(gpu, { qkv: { v: qkv, n: c.nb * T * 3 * C }, p: { v: weights, n: c.nb * NH * T * T } })
+    ? textureCopies(gpu, { qkv: { v: qkv, n: c.nb * T * 3 * C }, p: { v: weights, n: c.nb * NH * T * T } })
     : null;
   const scores = await batchedProduct(gpu, {
     M: T,
@@ -255,7 +226,7 @@ export async function backwardChunk(
   // On software adapters the products read textures: qkv and dout copied before dP, P' (work, written by the
   // row pass) before dV, dS before dQ (dK reads it again).
   const tex = texturedChunk(gpu, d, [dqkv.off, dout.off, qkv.off, work.off, dS.off])
-    ? copies(gpu, {
+    ? textureCopies(gpu, {
       qkv: { v: qkv, n: c.nb * T * 3 * C },
       x: { v: dout, n: c.nb * T * C },
       p: { v: work, n: c.nb * NH * T * T },
