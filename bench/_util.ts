@@ -42,6 +42,22 @@ export function benchTensor(
   return createTensor(gpu, shape, dtype, { ...options, data });
 }
 
+/**
+ * Times `ds` by the wall clock over `reps` runs per submit (the sample is the whole submit): lavapipe's
+ * timestamp queries misread passes around texture writes and copies (the software matmul and attention copy
+ * their operands into textures), and `reps` spreads the ~11 ms fixed cost of a submit.
+ */
+export function timeRepeated(
+  gpu: Gpu,
+  ds: Dispatch[],
+  reps: number,
+  o: { warmup: number; repeats: number },
+): Promise<Timing> {
+  return timeGpu(gpu, (b) => {
+    for (let r = 0; r < reps; r++) b.run(...ds);
+  }, { ...o, wallClock: true });
+}
+
 /** A benchmark case: runs on the given device and returns one or more figures. */
 export interface BenchCase {
   name: string;

@@ -7,19 +7,22 @@
  */
 import type { Gpu } from "../src/gpu/device.ts";
 import type { Tensor } from "../src/gpu/tensor.ts";
-import { summarize, timeGpu } from "../src/gpu/timing.ts";
+import { summarize } from "../src/gpu/timing.ts";
 import { attentionBackward, type AttentionDims, attentionForward } from "../src/kernels/attention.ts";
 import { softmaxForward } from "../src/kernels/softmax.ts";
-import { bandwidthVsCopy, type BenchCase, type BenchResult, benchTensor, rate } from "./_util.ts";
+import {
+  bandwidthVsCopy,
+  type BenchCase,
+  type BenchResult,
+  benchTensor,
+  rate,
+  timeRepeated,
+} from "./_util.ts";
 import { matmulYardstick } from "./matmul_bench.ts";
 
 /** Attention samples interleaved with matmul samples for the ratio (see attentionCase). */
 const PAIRS = 7;
-/**
- * Forward + backward runs per timed submit, by the wall clock, as the matmul yardstick is timed (8 products per
- * submit): lavapipe's timestamp queries misread passes around texture copies (the software products copy their
- * operands into textures), and REPS spreads the ~11 ms fixed cost of a submit.
- */
+/** Forward + backward runs per timed submit (see timeRepeated), as the matmul yardstick is timed. */
 const REPS = 8;
 
 /** One attention forward + backward, prepared, with the FLOPs it counts and a timer of REPS runs per submit. */
@@ -60,12 +63,7 @@ async function prepare(gpu: Gpu, d: AttentionDims): Promise<Prepared> {
     note: `fwd+bwd, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${
       d.scalar ? ", scalar" : d.block ? `, ${d.block === 32 ? "32 x 16" : "8 x 8"} block` : ""
     }${d.textures === false ? ", storage operands" : ""}; ${REPS} per submit`,
-    time: async (o) => {
-      const t = await timeGpu(gpu, (b) => {
-        for (let r = 0; r < REPS; r++) b.run(...ds);
-      }, { ...o, wallClock: true });
-      return t.samples.map((x) => x / REPS);
-    },
+    time: async (o) => (await timeRepeated(gpu, ds, REPS, o)).samples.map((x) => x / REPS),
     destroy() {
       ds.forEach((x) => x.destroy());
       all.forEach((x) => x.destroy());

@@ -8,21 +8,17 @@
 import type { Gpu } from "../src/gpu/device.ts";
 import type { Dispatch } from "../src/gpu/encoder.ts";
 import type { Tensor } from "../src/gpu/tensor.ts";
-import { timeGpu, type Timing } from "../src/gpu/timing.ts";
+import type { Timing } from "../src/gpu/timing.ts";
 import { matmulBackward, matmulForward, type MatmulVariant } from "../src/kernels/matmul.ts";
-import { type BenchCase, type BenchResult, benchTensor, rate } from "./_util.ts";
+import { type BenchCase, type BenchResult, benchTensor, rate, timeRepeated } from "./_util.ts";
 
 const M = 1024, K = 768, N = 768;
 const GFLOP = (2 * M * K * N) / 1e9;
 const REPS = 8;
 
-/** Times `ds` by wall clock over REPS runs per submit (see {@linkcode timed}). */
+/** Times `ds` by wall clock over REPS products per submit (see timeRepeated). */
 function timeProducts(gpu: Gpu, ds: Dispatch[], o: { warmup: number; repeats: number }): Promise<Timing> {
-  // Wall clock over REPS products per submit: lavapipe's timestamp queries misread passes around texture
-  // writes and copies (the packed kernel's), and REPS spreads the ~11 ms fixed cost of a submit.
-  return timeGpu(gpu, (b) => {
-    for (let r = 0; r < REPS; r++) b.run(...ds);
-  }, { ...o, wallClock: true });
+  return timeRepeated(gpu, ds, REPS, o);
 }
 
 async function timed(

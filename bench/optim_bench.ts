@@ -6,7 +6,6 @@
  */
 import type { Gpu } from "../src/gpu/device.ts";
 import type { CommandBatch, Dispatch } from "../src/gpu/encoder.ts";
-import { writeTensor } from "../src/gpu/tensor.ts";
 import { summarize, timeGpu, type Timing } from "../src/gpu/timing.ts";
 import { adamwHyper, adamwUpdate } from "../src/kernels/adamw.ts";
 import { addropMask } from "../src/kernels/addrop_mask.ts";
@@ -34,10 +33,9 @@ async function copyCase(gpu: Gpu) {
 
 /** Scores (B, NH, T, T) with a spread of lengths, and the selection's thresholds. */
 async function attentionInputs(gpu: Gpu) {
-  const scores = await benchTensor(gpu, [B, NH, T, T]);
   const data = new Float32Array(B * NH * T * T);
   for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 12.9898) * 43758.5453 % 1;
-  writeTensor(gpu, scores, data);
+  const scores = await benchTensor(gpu, [B, NH, T, T], "f32", { data });
   const lengths = await benchTensor(gpu, [B], "u32", { data: [128, 128, 100, 90, 128, 64, 128, 110] });
   const thr = await benchTensor(gpu, [B * NH * T]);
   const select = await selectRank(gpu, { thr, scores, lengths }, {

@@ -238,6 +238,7 @@ function ownTextures(gpu: Gpu, p: BatchedProduct): ProductTextures | null {
   const b = textureCopy(gpu, "b", p.b.tensor, bLo, bHi);
   return a && b && { a, b, copies: [a, b] };
 }
+
 /** Part `part` (0 query, 1 key, 2 value) of the fused qkv (B, T, 3C), per head; transposed: (hs, T). */
 export function qkvPart(qkv: Tensor, part: number, d: AttentionDims, transposed: boolean): Strided {
   const { T, C, NH } = d;
