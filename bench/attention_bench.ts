@@ -61,7 +61,7 @@ async function prepare(gpu: Gpu, d: AttentionDims): Promise<Prepared> {
   return {
     flops: 12 * B * NH * T * T * hs,
     note: `fwd+bwd, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${
-      d.scalar ? ", scalar" : d.block ? `, ${d.block === 32 ? "32 x 16" : "8 x 8"} block` : ""
+      d.scalar ? ", scalar" : d.block ? `, ${d.block === 32 ? "32-row" : "8 x 8"} block` : ""
     }${d.textures === false ? ", storage operands" : ""}; ${REPS} per submit`,
     time: async (o) => (await timeRepeated(gpu, ds, REPS, o)).samples.map((x) => x / REPS),
     destroy() {

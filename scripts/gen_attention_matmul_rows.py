@@ -2,22 +2,43 @@
 # Regenerate with: python3 scripts/gen_attention_matmul_rows.py
 # Emits shaders/attention_matmul_rows.wgsl (32 x 16 blocks held in named variables: llvmpipe keeps private
 # arrays with dynamic indices in memory, so the block is spelled out like matmul_nt.wgsl) and
-# shaders/attention_matmul_rows_tex.wgsl (the same kernel with both operands read from textures).
+# shaders/attention_matmul_rows_tex.wgsl (the same kernel with 32 x 32 blocks and both operands read from
+# textures). Block widths measured in throwaway probes (B = 8, T = 128, d = 64, forward + backward): from
+# storage 32 x 32 ran 4-6% slower than 32 x 16; from textures 32 x 32 ran 6-8% faster (fewer fetches per
+# multiply-add, and a texel fetch costs what an FMA on a block in memory does not), 64 x 32 no faster still
+# (its 8 lanes span two heads) at eight times the compile time.
 import os
 import re
 R = 32
-acc = "\n".join("  var c%d: mat4x4<f32>;" % r for r in range(R))
-stores = "\n".join("  store(t, %du, c%d);" % (r, r) for r in range(R))
-rows_nt = "\n".join("    c%d = row_dot(c%d, a[ar%d.%s + k], y0, y1, y2, y3);" % (r, r, r // 4, "xyzw"[r % 4]) for r in range(R))
-rows_nn = "\n".join("    c%d = row_mv(c%d, a[ar%d.%s + k], y0, y1, y2, y3);" % (r, r, r // 4, "xyzw"[r % 4]) for r in range(R))
-ar = "\n".join("  let ar%d = rows4(t.abase, t.m0 + %du, p.M - 1u, p.a_rs);" % (i, 4 * i) for i in range(R // 4))
-tn_loads = "\n".join("    let x%d_%d = a[(t.abase + (k0 + %du) * p.a_cs + min(t.m0 + %du, p.M - 4u)) / 4u];" % (g, i, i, 4 * g) for i in range(4) for g in range(R // 4))
-rows_tn = "\n".join("    c%d = row_mv(c%d, vec4<f32>(x%d_0.%s, x%d_1.%s, x%d_2.%s, x%d_3.%s), y0, y1, y2, y3);" % ((r, r) + sum(((r // 4, "xyzw"[r % 4]),) * 4, ())) for r in range(R))
-src = f'''// attention_matmul_rows: the products of attention_matmul.wgsl (same Params and formula) for software adapters
+
+
+def kernel(CN):
+    """The storage kernel with R x CN blocks (CN a multiple of 16)."""
+    NQ = CN // 16  # groups of 16 columns (4 mat4x4 columns each)
+    acc = "\n".join("  var c%d_%d: mat4x4<f32>;" % (r, g) for r in range(R) for g in range(NQ))
+    stores = "\n".join("  store(t, %du, %du, c%d_%d);" % (r, 16 * g, r, g) for r in range(R) for g in range(NQ))
+    ys = lambda g: ", ".join("y%d" % (4 * g + j) for j in range(4))
+    def rows_of(f, xs):
+        out = []
+        for r in range(R):
+            out.append("    let x%d = %s;" % (r, xs(r)))
+            for g in range(NQ):
+                out.append("    c%d_%d = %s(c%d_%d, x%d, %s);" % (r, g, f, r, g, r, ys(g)))
+        return "\n".join(out)
+    rows_nt = rows_of("row_dot", lambda r: "a[ar%d.%s + k]" % (r // 4, "xyzw"[r % 4]))
+    rows_nn = rows_of("row_mv", lambda r: "a[ar%d.%s + k]" % (r // 4, "xyzw"[r % 4]))
+    ar = "\n".join("  let ar%d = rows4(t.abase, t.m0 + %du, p.M - 1u, p.a_rs);" % (i, 4 * i) for i in range(R // 4))
+    tn_loads = "\n".join("    let x%d_%d = a[(t.abase + (k0 + %du) * p.a_cs + min(t.m0 + %du, p.M - 4u)) / 4u];" % (g, i, i, 4 * g) for i in range(4) for g in range(R // 4))
+    rows_tn = rows_of("row_mv", lambda r: "vec4<f32>(x%d_0.%s, x%d_1.%s, x%d_2.%s, x%d_3.%s)" % (sum(((r // 4, "xyzw"[r % 4]),) * 4, ())))
+    bcs = "\n".join("  let bc%d = rows4(t.bbase, t.n0 + %du, p.N - 1u, p.b_cs);" % (j, 4 * j) for j in range(4 * NQ))
+    ynt = "\n".join("    let y%d = mat4x4<f32>(b[bc%d.x + k], b[bc%d.y + k], b[bc%d.z + k], b[bc%d.w + k]);" % ((j,) + (j,) * 4) for j in range(4 * NQ))
+    off = lambda j: "t.n0" if j == 0 else "t.n0 + %du" % (4 * j)
+    ynn = "\n".join("    let y%d = mat4x4<f32>(b[col4(t.bbase, k0, %s)], b[col4(t.bbase, k0 + 1u, %s)], b[col4(t.bbase, k0 + 2u, %s)], b[col4(t.bbase, k0 + 3u, %s)]);" % ((j,) + (off(j),) * 4) for j in range(4 * NQ))
+    return f'''// attention_matmul_rows: the products of attention_matmul.wgsl (same Params and formula) for software adapters
 // (llvmpipe), where every storage load is a per-lane scalar loop and costs far more than an FMA: one invocation
-// owns a 32 x 16 block of c (32 rows, 16 columns, held in 32 mat4x4: row r, columns 4q..4q+3 in c_r[q]), so
-// 48 vec4 loads feed 2048 multiply-adds per 4 steps of k (the 8 x 8 block of attention_matmul_vec8.wgsl: 16 per
-// 256). A workgroup is 8 invocations: GN side by side along n and 8 / GN row blocks; with GN = 8 all of them
+// owns a {R} x {CN} block of c ({R} rows, {CN} columns, held in {R * NQ} mat4x4: row r, columns 16g + 4q..+3 in c<r>_<g>[q]),
+// so {R + CN} vec4 loads feed {R * CN * 4} multiply-adds per 4 steps of k (the 8 x 8 block of attention_matmul_vec8.wgsl:
+// 16 per 256). A workgroup is 8 invocations: GN side by side along n and 8 / GN row blocks; with GN = 8 all of them
 // read the same rows of a. Entry points by operand layout (every offset and stride a multiple of 4, M and N
 // too; c's column stride is 1):
 //   nt: a(m, k) k-contiguous, b(k, n) k-contiguous  (S = Q K^T, dP = dout V^T)
@@ -27,7 +48,8 @@ src = f'''// attention_matmul_rows: the products of attention_matmul.wgsl (same 
 // Reference: src/reference/attention.ts. (The 32 rows are spelled out: llvmpipe keeps private arrays indexed
 // in loops in memory.)
 
-override GN: u32 = 8u;  // invocations along n (16 columns each): 1, 2, 4 or 8
+const BLOCK_COLS: u32 = {CN}u;  // read by src/kernels/attention_matmul.ts
+override GN: u32 = 8u;  // invocations along n ({CN} columns each): 1, 2, 4 or 8
 
 struct Params {{
   M: u32, N: u32, K: u32, NH: u32,
@@ -48,8 +70,8 @@ fn tile(wid: vec3<u32>, li: u32) -> Tile {{
   let bi = wid.z / p.NH;
   let h = wid.z % p.NH;
   return Tile(
-    (wid.y * (8u / GN) + li / GN) * 32u,
-    (wid.x * GN + li % GN) * 16u,
+    (wid.y * (8u / GN) + li / GN) * {R}u,
+    (wid.x * GN + li % GN) * {CN}u,
     p.a_off + bi * p.a_bs + h * p.a_hs,
     p.b_off + bi * p.b_bs + h * p.b_hs,
     p.c_off + bi * p.c_bs + h * p.c_hs,
@@ -90,12 +112,12 @@ fn row_mv(acc: mat4x4<f32>, x: vec4<f32>, y0: mat4x4<f32>, y1: mat4x4<f32>, y2: 
 }}
 
 // Stores row r of the block (columns n0..n0+15 as 4 vec4), scaled, unless the row or columns lie past the edge.
-fn store(t: Tile, r: u32, v: mat4x4<f32>) {{
+fn store(t: Tile, r: u32, j: u32, v: mat4x4<f32>) {{
   let m = t.m0 + r;
   if (m >= p.M) {{ return; }}
-  let o = (t.cbase + m * p.c_rs + t.n0) / 4u;
+  let o = (t.cbase + m * p.c_rs + t.n0 + j) / 4u;
   for (var q = 0u; q < 4u; q++) {{
-    if (t.n0 + 4u * q < p.N) {{ c[o + q] = v[q] * p.scale; }}
+    if (t.n0 + j + 4u * q < p.N) {{ c[o + q] = v[q] * p.scale; }}
   }}
 }}
 
@@ -103,16 +125,10 @@ fn store(t: Tile, r: u32, v: mat4x4<f32>) {{
 fn nt(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {{
   let t = tile(wid, li);
 {ar}
-  let bc0 = rows4(t.bbase, t.n0, p.N - 1u, p.b_cs);
-  let bc1 = rows4(t.bbase, t.n0 + 4u, p.N - 1u, p.b_cs);
-  let bc2 = rows4(t.bbase, t.n0 + 8u, p.N - 1u, p.b_cs);
-  let bc3 = rows4(t.bbase, t.n0 + 12u, p.N - 1u, p.b_cs);
+{bcs}
 {acc}
   for (var k = 0u; k < p.K / 4u; k++) {{
-    let y0 = mat4x4<f32>(b[bc0.x + k], b[bc0.y + k], b[bc0.z + k], b[bc0.w + k]);
-    let y1 = mat4x4<f32>(b[bc1.x + k], b[bc1.y + k], b[bc1.z + k], b[bc1.w + k]);
-    let y2 = mat4x4<f32>(b[bc2.x + k], b[bc2.y + k], b[bc2.z + k], b[bc2.w + k]);
-    let y3 = mat4x4<f32>(b[bc3.x + k], b[bc3.y + k], b[bc3.z + k], b[bc3.w + k]);
+{ynt}
 {rows_nt}
   }}
 {stores}
@@ -125,10 +141,7 @@ fn nn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
 {acc}
   for (var k = 0u; k < p.K / 4u; k++) {{
     let k0 = 4u * k;
-    let y0 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0)], b[col4(t.bbase, k0 + 1u, t.n0)], b[col4(t.bbase, k0 + 2u, t.n0)], b[col4(t.bbase, k0 + 3u, t.n0)]);
-    let y1 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 4u)], b[col4(t.bbase, k0 + 1u, t.n0 + 4u)], b[col4(t.bbase, k0 + 2u, t.n0 + 4u)], b[col4(t.bbase, k0 + 3u, t.n0 + 4u)]);
-    let y2 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 8u)], b[col4(t.bbase, k0 + 1u, t.n0 + 8u)], b[col4(t.bbase, k0 + 2u, t.n0 + 8u)], b[col4(t.bbase, k0 + 3u, t.n0 + 8u)]);
-    let y3 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 12u)], b[col4(t.bbase, k0 + 1u, t.n0 + 12u)], b[col4(t.bbase, k0 + 2u, t.n0 + 12u)], b[col4(t.bbase, k0 + 3u, t.n0 + 12u)]);
+{ynn}
 {rows_nn}
   }}
 {stores}
@@ -140,10 +153,7 @@ fn tn(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
 {acc}
   for (var k = 0u; k < p.K / 4u; k++) {{  // 4 steps of k per iteration, as in nn (each c row is loaded once)
     let k0 = 4u * k;
-    let y0 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0)], b[col4(t.bbase, k0 + 1u, t.n0)], b[col4(t.bbase, k0 + 2u, t.n0)], b[col4(t.bbase, k0 + 3u, t.n0)]);
-    let y1 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 4u)], b[col4(t.bbase, k0 + 1u, t.n0 + 4u)], b[col4(t.bbase, k0 + 2u, t.n0 + 4u)], b[col4(t.bbase, k0 + 3u, t.n0 + 4u)]);
-    let y2 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 8u)], b[col4(t.bbase, k0 + 1u, t.n0 + 8u)], b[col4(t.bbase, k0 + 2u, t.n0 + 8u)], b[col4(t.bbase, k0 + 3u, t.n0 + 8u)]);
-    let y3 = mat4x4<f32>(b[col4(t.bbase, k0, t.n0 + 12u)], b[col4(t.bbase, k0 + 1u, t.n0 + 12u)], b[col4(t.bbase, k0 + 2u, t.n0 + 12u)], b[col4(t.bbase, k0 + 3u, t.n0 + 12u)]);
+{ynn}
 {tn_loads}
 {rows_tn}
   }}
@@ -191,5 +201,5 @@ struct Tile""", 1)
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-open(os.path.join(HERE, '..', 'shaders', 'attention_matmul_rows.wgsl'), 'w').write(src)
-open(os.path.join(HERE, '..', 'shaders', 'attention_matmul_rows_tex.wgsl'), 'w').write(textured(src))
+open(os.path.join(HERE, '..', 'shaders', 'attention_matmul_rows.wgsl'), 'w').write(kernel(16))
+open(os.path.join(HERE, '..', 'shaders', 'attention_matmul_rows_tex.wgsl'), 'w').write(textured(kernel(32)))

@@ -47,12 +47,13 @@ export interface AttentionDims {
   /** Workgroup shape of the matrix products (default: by adapter; tests run both). */
   tiling?: "software" | "hardware";
   /**
-   * Register block of the vec4 matrix products: 4 x 4, 8 x 8 or 32 x 16 (default 32 on software adapters, else
+   * Register block of the vec4 matrix products: 4 x 4, 8 x 8 or 32 rows (32 x 32 from textures, 32 x 16 from
+   * storage buffers; default 32 on software adapters, else
    * 8; tests run all three).
    */
   block?: 4 | 8 | 32;
   /**
-   * With the 32 x 16 block: products read their operands from texture copies (default: on a software adapter;
+   * With the 32-row block: products read their operands from texture copies (default: on a software adapter;
    * tests run both).
    */
   textures?: boolean;

@@ -1,7 +1,7 @@
 /**
  * The batched, strided matrix products inside self-attention (used by `attention.ts`): one kernel for the six
  * products of the forward and backward, the vec4 variant where every offset and stride allows it; on software
- * adapters the 32 x 16 block reading its operands from texture copies that the products of a pass share.
+ * adapters the 32-row block (32 x 32) reading its operands from texture copies that the products of a pass share.
  *
  * @module
  */
@@ -23,6 +23,17 @@ const BINDINGS: readonly Access[] = ["read_write", "read", "read", "uniform"];
 const TEX_BINDINGS: readonly Access[] = ["read_write", "texture", "texture", "uniform"];
 /** Texels per row of the operand textures of attention_matmul_rows_tex.wgsl. */
 const TEXTURE_WIDTH = Number(rowsTexWgsl.match(/const TEXTURE_WIDTH: u32 = (\d+)u;/)![1]);
+const ROWS: KernelSource = { file: "attention_matmul_rows.wgsl", code: rowsWgsl, bindings: BINDINGS };
+const ROWS_TEX: KernelSource = {
+  file: "attention_matmul_rows_tex.wgsl",
+  code: rowsTexWgsl,
+  bindings: TEX_BINDINGS,
+};
+
+/** Columns of c one invocation of a rows kernel owns (its BLOCK_COLS, set by the generator). */
+function blockCols(source: KernelSource): number {
+  return Number(source.code.match(/const BLOCK_COLS: u32 = (\d+)u;/)![1]);
+}
 
 /** Layout of one operand: element (r, c) of batch (bi, h) at `off + bi*bs + h*hs + r*rs + c*cs`. */
 export interface Strided {
@@ -47,7 +58,7 @@ export interface BatchedProduct {
   c: Omit<Strided, "cs">;
   scale: number;
   /**
-   * Operand textures shared with other products (they must hold a's and b's spans), for the 32 x 16 block;
+   * Operand textures shared with other products (they must hold a's and b's spans), for the 32-row block;
    * default: the product copies its own operands where it reads textures.
    */
   textures?: ProductTextures;
@@ -72,7 +83,7 @@ export interface ProductOptions {
   /** The scalar kernel even where the vec4 one applies (tests). */
   scalar?: boolean;
   /**
-   * Register block of the vec4 kernels: 4 x 4, 8 x 8, or 32 rows x 16 columns per invocation (`32`, for software
+   * Register block of the vec4 kernels: 4 x 4, 8 x 8, or 32 rows x 32 columns from textures, 16 from storage (`32`, for software
    * adapters, where loads cost far more than FMAs; it also needs c's offsets and row stride to be multiples of 4).
    * Default: 32 on a software adapter where it applies, else 8.
    */
@@ -80,7 +91,7 @@ export interface ProductOptions {
   /** The workgroup shape (default: `software` on a software adapter, else `hardware`). */
   tiling?: keyof typeof TILINGS;
   /**
-   * With the 32 x 16 block: read both operands from texture copies of their buffers
+   * With the 32-row block: read both operands from texture copies of their buffers
    * (`attention_matmul_rows_tex.wgsl`, faster on software adapters) where they fit a texture. Default: on a
    * software adapter.
    */
@@ -95,24 +106,19 @@ export async function batchedProduct(gpu: Gpu, p: BatchedProduct, o: ProductOpti
   const block = o.block ?? (gpu.isSoftware && rowsFit ? 32 : 8);
   if (entry && block === 32) {
     if (!rowsFit) throw new RangeError("batchedProduct: block 32 needs c's offsets and row stride in vec4s");
-    // 16 columns per invocation, GN invocations along n (a power of two up to 8), 8 / GN row blocks of 32.
-    const GN = Math.min(8, 2 ** Math.ceil(Math.log2(Math.ceil(p.N / 16))));
-    const grid = [groups(p.N, 16 * GN), groups(p.M, 32 * (8 / GN)), p.B * p.NH] as const;
     const tex = p.textures ?? ((o.textures ?? gpu.isSoftware) ? ownTextures(gpu, p) : null);
+    const source = tex ? ROWS_TEX : ROWS;
+    // 32 rows by BLOCK_COLS columns per invocation (32 from textures, 16 from storage), GN invocations along
+    // n (a power of two up to 8), 8 / GN row blocks of 32.
+    const cols = blockCols(source);
+    const GN = Math.min(8, 2 ** Math.ceil(Math.log2(Math.ceil(p.N / cols))));
+    const grid = [groups(p.N, cols * GN), groups(p.M, 32 * (8 / GN)), p.B * p.NH] as const;
+    const kernel = await gpu.pipelines.get({ ...source, entryPoint: entry }, { GN });
     if (tex) {
-      const source = { file: "attention_matmul_rows_tex.wgsl", code: rowsTexWgsl, bindings: TEX_BINDINGS };
-      const kernel = await gpu.pipelines.get({ ...source, entryPoint: entry }, { GN });
       const bindings = [c.tensor, { texture: tex.a.texture }, { texture: tex.b.texture }];
       const record = (encoder: GPUCommandEncoder) => tex.copies.forEach((t) => t.record(encoder));
       return prepareDispatch(gpu, kernel, bindings, params(p, tex), grid, tex.copies.length ? record : null);
     }
-    const source: KernelSource = {
-      file: "attention_matmul_rows.wgsl",
-      code: rowsWgsl,
-      bindings: BINDINGS,
-      entryPoint: entry,
-    };
-    const kernel = await gpu.pipelines.get(source, { GN });
     return prepareDispatch(gpu, kernel, [c.tensor, a.tensor, b.tensor], params(p), grid);
   }
   const { GM, GN } = TILINGS[o.tiling ?? (gpu.isSoftware ? "software" : "hardware")];
@@ -197,7 +203,7 @@ export interface ProductTextures {
 }
 
 /**
- * Whether a chunk's products read their operands from shared texture copies: the 32 x 16 block kernel (the
+ * Whether a chunk's products read their operands from shared texture copies: the 32-row block kernel (the
  * software default) with textures on (`d.textures`, default on software adapters), T and hs multiples of 4
  * and every view offset too (so that every product takes that kernel).
  */

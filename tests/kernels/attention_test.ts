@@ -145,11 +145,13 @@ for (const T of [12, 15, 16, 17, 28, 31, 32, 33, 36, 60, 64, 65, 68]) {
   gpuCase("tile boundary", { B: 2, T, C: 16, NH: 2, lens: [T, T - 3], ...full, kernel });
 }
 gpuCase("hs = 12", { B: 2, T: 20, C: 24, NH: 2, lens: [20, 11], ...full });
-// The 32 x 16 block (the software default where it applies): row blocks and 16-column groups past the edge,
-// with the operands read from texture copies (the software default) and from the storage buffers.
-for (const T of [4, 36, 68]) {
+// The 32-row block (the software default where it applies): row blocks and column groups past the edge, with
+// the operands read from texture copies (the software default: 32 x 32 blocks, so T = 32 fills one and
+// hs = 16 half of one) and from the storage buffers (32 x 16 blocks).
+for (const T of [4, 32, 36, 68]) {
   const tex = { block: 32, textures: true, kernel: "attention_matmul_rows_tex.wgsl" } as const;
-  gpuCase("32 x 16 block, textures", { B: 2, T, C: 32, NH: 2, lens: [T, T - 3], ...full, ...tex });
+  gpuCase("32 x 32 block, textures", { B: 2, T, C: 32, NH: 2, lens: [T, T - 3], ...full, ...tex });
+  if (T === 32) continue;
   const storage = { block: 32, textures: false, kernel: "attention_matmul_rows.wgsl" } as const;
   gpuCase("32 x 16 block, storage", { B: 2, T, C: 32, NH: 2, lens: [T, T - 3], ...full, ...storage });
 }
