@@ -3,8 +3,8 @@
 # is met: python3 scripts/bench_table.py docs/bench.json
 # Memory-bound kernels are compared with the copy timed interleaved with them (the "x copy" of their note);
 # adamw_update and grad_norm, which have none of their own, with the copy measured beside adamw_update (its
-# note's "of copy_bandwidth X GB/s"). The attention's ratio is the median over pairs of an attention sample and a
-# matmul sample timed right after it (attention_fwd_bwd_b8_h12_t128_d64_vs_matmul).
+# note's "of copy_bandwidth X GB/s"). The attention's ratio is the median over rounds of an attention sample
+# against the mean of matmul samples timed right before and after it (attention_fwd_bwd_b8_h12_t128_d64_vs_matmul).
 import json, re, sys
 d = json.load(open(sys.argv[1]))
 R = {r["name"]: r for r in d["results"]}

@@ -1,7 +1,7 @@
 // attention_probs_forward: per (b, h, i) row of scaled scores S (written into `probs` by attention_matmul):
 //   A = softmax(S + keyMask[b] + addMask[b, h, i]) over the keys whose total additive mask is > MASKED
 //   (masked keys get exactly 0; a row with no unmasked key is all 0; f32-min + f32-min = -inf is still
-//   "masked", so it never reaches exp), written over S in `probs`; and, when write_dropped = 1,
+//   "masked", so it never reaches exp), written over S in `probs`; and, with WRITE_DROPPED,
 //   dropped = alpha[b] * A * keep / (1 - p_drop), keep = rand_uniform(seed, stream_id(step, layer, 1, slot), e)
 //   >= p_drop with e the flat (b, h, i, j) index (the generator of src/reference/random.ts).
 // One invocation owns one row (two passes: online max and sum, then write). Outputs are written (=).
@@ -11,12 +11,16 @@
 // Reference: src/reference/attention.ts attentionProbs, dropoutKeep, scaleProbs.
 
 override WG: u32 = 64;
+// Overrides rather than uniform flags: llvmpipe runs a branch on a uniform flag inside the loops as masked,
+// divergent code (the vec4 kernel measured 8% faster with them, throwaway probe).
+override HAS_ADD: bool = false;       // addMask bound
+override WRITE_DROPPED: bool = true;  // dropped written
 const MASKED: f32 = -1e30;
 const F32_LOWEST: f32 = -3.4028234663852886e38;
 
 struct Params {
-  rows: u32, T: u32, NH: u32, has_add: u32,
-  has_alpha: u32, write_dropped: u32, p_drop: f32, inv_keep: f32,
+  rows: u32, T: u32, NH: u32, has_alpha: u32,
+  p_drop: f32, inv_keep: f32,
   layer: u32, slot: u32, row0: u32, b0: u32,
   probs_off: u32, drop_off: u32, add_off: u32, key_off: u32,
   alpha_off: u32,
@@ -33,7 +37,7 @@ struct Params {
 // The additive mask of key j in the row whose first element is `le0` (local index).
 fn total_mask(b: u32, le0: u32, j: u32) -> f32 {
   var m = key_mask[p.key_off + (b - p.b0) * p.T + j];
-  if (p.has_add != 0u) { m += add_mask[p.add_off + le0 + j]; }
+  if (HAS_ADD) { m += add_mask[p.add_off + le0 + j]; }
   return m;
 }
 
@@ -67,7 +71,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let v = probs[pb + j];
     let a = select(0.0, exp(v - mx) * inv, v > MASKED);
     probs[pb + j] = a;
-    if (p.write_dropped != 0u) {
+    if (WRITE_DROPPED) {
       let keep = rand_at(key, base + j) >= p.p_drop;
       dropped[p.drop_off + le0 + j] = select(0.0, a * scale, keep);
     }

@@ -5,12 +5,14 @@
 // Reference: src/reference/attention.ts attentionProbs, dropoutKeep, scaleProbs.
 
 override WG: u32 = 64;
+override HAS_ADD: bool = false;       // as in attention_probs_forward.wgsl
+override WRITE_DROPPED: bool = true;
 const MASKED: f32 = -1e30;
 const F32_LOWEST: f32 = -3.4028234663852886e38;
 
 struct Params {
-  rows: u32, T: u32, NH: u32, has_add: u32,
-  has_alpha: u32, write_dropped: u32, p_drop: f32, inv_keep: f32,
+  rows: u32, T: u32, NH: u32, has_alpha: u32,
+  p_drop: f32, inv_keep: f32,
   layer: u32, slot: u32, row0: u32, b0: u32,
   probs_off: u32, drop_off: u32, add_off: u32, key_off: u32,
   alpha_off: u32,
@@ -41,7 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var sum = 0.0;
   for (var j = 0u; j < n4; j++) {
     var m = key_mask[kb + j];
-    if (p.has_add != 0u) { m += add_mask[ab + j]; }
+    if (HAS_ADD) { m += add_mask[ab + j]; }
     let ok = m > vec4<f32>(MASKED);
     let v = select(vec4<f32>(F32_LOWEST), probs[pb + j] + m, ok);
     let nmx = max(mx, max(max(v.x, v.y), max(v.z, v.w)));
@@ -57,10 +59,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let db = (p.drop_off + le0) / 4u;
   for (var j = 0u; j < n4; j++) {
     var m = key_mask[kb + j];
-    if (p.has_add != 0u) { m += add_mask[ab + j]; }
+    if (HAS_ADD) { m += add_mask[ab + j]; }
     let a = select(vec4<f32>(0.0), exp(probs[pb + j] + m - mx) * inv, m > vec4<f32>(MASKED));
     probs[pb + j] = a;
-    if (p.write_dropped != 0u) {
+    if (WRITE_DROPPED) {
       let keep = rand_at4(key, base + 4u * j) >= vec4<f32>(p.p_drop);
       dropped[db + j] = select(vec4<f32>(0.0), a * scale, keep);
     }

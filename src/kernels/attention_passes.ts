@@ -80,10 +80,19 @@ const ROWS = {
   },
 } satisfies Record<string, Record<string, KernelSource>>;
 
-/** The row pass's kernel: vec4 unless `d.scalar`, T or an element offset is not a multiple of 4. */
-function rowKernel(gpu: Gpu, d: AttentionDims, pass: "forward" | "backward", offsets: number[]) {
+/**
+ * The row pass's kernel: vec4 unless `d.scalar`, T or an element offset is not a multiple of 4 (`flags`: the
+ * forward's HAS_ADD and WRITE_DROPPED, 0 or 1).
+ */
+function rowKernel(
+  gpu: Gpu,
+  d: AttentionDims,
+  pass: "forward" | "backward",
+  offsets: number[],
+  flags: Record<string, number> = {},
+) {
   const vec4 = !d.scalar && [d.T, ...offsets].every((x) => x % 4 === 0);
-  return gpu.pipelines.get(ROWS[pass][vec4 ? "vec4" : "scalar"], { WG });
+  return gpu.pipelines.get(ROWS[pass][vec4 ? "vec4" : "scalar"], { WG, ...flags });
 }
 const WG = 64;
 
@@ -157,14 +166,18 @@ export async function forwardChunk(
     textures: tex ? uses(tex.qkv, tex.qkv, tex.qkv) : undefined,
   }, d);
   const rows = c.nb * NH * T;
-  const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(v.addMask ? 1 : 0)
-    .u32(v.alpha ? 1 : 0).u32(v.scratch ? 1 : 0).f32(d.pDrop).f32(1 / (1 - d.pDrop))
+  const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(v.alpha ? 1 : 0).f32(d.pDrop).f32(
+    1 / (1 - d.pDrop),
+  )
     .u32(d.layer).u32(d.slot ?? 0).u32(c.b0 * NH * T).u32(c.b0)
     .u32(probs.off).u32(v.scratch?.off ?? 0).u32(v.addMask?.off ?? 0).u32(keyMask.off)
     .u32(v.alpha?.off ?? 0).bytes();
   const rowPass = prepareDispatch(
     gpu,
-    await rowKernel(gpu, d, "forward", [probs.off, v.scratch?.off ?? 0, v.addMask?.off ?? 0, keyMask.off]),
+    await rowKernel(gpu, d, "forward", [probs.off, v.scratch?.off ?? 0, v.addMask?.off ?? 0, keyMask.off], {
+      HAS_ADD: v.addMask ? 1 : 0,
+      WRITE_DROPPED: v.scratch ? 1 : 0,
+    }),
     [
       probs.tensor,
       v.scratch?.tensor ?? await dummy(gpu),

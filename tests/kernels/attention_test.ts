@@ -137,6 +137,16 @@ gpuCase("odd, dprobs only (attribution)", {
 });
 gpuCase("aligned, dprobs only", { B: 2, T: 32, C: 16, NH: 2, lens: [32, 20], ...full, dprobsOnly: true });
 gpuCase("odd, no dprobs, no masks", { B: 2, T: 13, C: 15, NH: 3, pDrop: 0, layer: 0, dprobs: false });
+// The vec4 row pass without the AD-DROP mask and without dropout (its HAS_ADD and WRITE_DROPPED off).
+gpuCase("aligned, no dropout, no masks", {
+  B: 2,
+  T: 16,
+  C: 16,
+  NH: 2,
+  pDrop: 0,
+  layer: 0,
+  kernel: "attention_probs_forward_vec4.wgsl[WG=64,HAS_ADD=0,WRITE_DROPPED=0]",
+});
 // Workgroup boundaries. Tiles (rows x columns of a product): 8 x 8 blocks 32 x 64 (software) / 64 x 64
 // (hardware); 4 x 4 blocks and the scalar kernel 16 x 32 / 32 x 32. T % 4 = 0 takes the vec4 kernels, other T
 // the scalar one (likewise the row passes); hs = 12 leaves half an 8-column block past the edge.
