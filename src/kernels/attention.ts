@@ -48,8 +48,7 @@ export interface AttentionDims {
   tiling?: "software" | "hardware";
   /**
    * Register block of the vec4 matrix products: 4 x 4, 8 x 8 or 32 rows (32 x 32 from textures, 32 x 16 from
-   * storage buffers; default 32 on software adapters, else
-   * 8; tests run all three).
+   * storage buffers); default 32 on software adapters, else 8; tests run all three.
    */
   block?: 4 | 8 | 32;
   /**

@@ -83,8 +83,9 @@ export interface ProductOptions {
   /** The scalar kernel even where the vec4 one applies (tests). */
   scalar?: boolean;
   /**
-   * Register block of the vec4 kernels: 4 x 4, 8 x 8, or 32 rows x 32 columns from textures, 16 from storage (`32`, for software
-   * adapters, where loads cost far more than FMAs; it also needs c's offsets and row stride to be multiples of 4).
+   * Register block of the vec4 kernels: 4 x 4, 8 x 8, or 32 rows by 32 columns per invocation from textures, 16
+   * from storage buffers (`32`, for software adapters, where loads cost far more than FMAs; it also needs c's
+   * offsets and row stride to be multiples of 4).
    * Default: 32 on a software adapter where it applies, else 8.
    */
   block?: 4 | 8 | 32;

@@ -166,9 +166,8 @@ export async function forwardChunk(
     textures: tex ? uses(tex.qkv, tex.qkv, tex.qkv) : undefined,
   }, d);
   const rows = c.nb * NH * T;
-  const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(v.alpha ? 1 : 0).f32(d.pDrop).f32(
-    1 / (1 - d.pDrop),
-  )
+  const params = new ParamPack().u32(rows).u32(T).u32(NH).u32(v.alpha ? 1 : 0)
+    .f32(d.pDrop).f32(1 / (1 - d.pDrop))
     .u32(d.layer).u32(d.slot ?? 0).u32(c.b0 * NH * T).u32(c.b0)
     .u32(probs.off).u32(v.scratch?.off ?? 0).u32(v.addMask?.off ?? 0).u32(keyMask.off)
     .u32(v.alpha?.off ?? 0).bytes();
