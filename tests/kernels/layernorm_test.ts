@@ -35,7 +35,13 @@ const CASES: [number, number, gpu.LayernormLayout, boolean][] = [];
 for (const [rows, C] of [...SHAPES, [7, 64], [8, 64], [9, 64]] as [number, number][]) {
   for (const layout of ["workgroup", "invocation"] as const) {
     if (layout === "invocation" && C % 4 !== 0) continue;
-    for (const accumulate of [false, true]) CASES.push([rows, C, layout, accumulate]);
+    for (const accumulate of [false, true]) {
+      // The accumulating invocation backward (used by no model path) is compiled per C like the plain one: at
+      // C = 768 that took 2 min 34 s on an empty shader cache (the whole suite 16.5 min), so it is tested at
+      // the smaller C, where its code differs only in the width of the row.
+      if (layout === "invocation" && accumulate && C === 768) continue;
+      CASES.push([rows, C, layout, accumulate]);
+    }
   }
 }
 
