@@ -29,11 +29,10 @@ const ROWS_TEX: KernelSource = {
   code: rowsTexWgsl,
   bindings: TEX_BINDINGS,
 };
-
-/** Columns of c one invocation of a rows kernel owns (its BLOCK_COLS, set by the generator). */
-function blockCols(source: KernelSource): number {
-  return Number(source.code.match(/const BLOCK_COLS: u32 = (\d+)u;/)![1]);
-}
+/** Columns of c one invocation of each rows kernel owns (its BLOCK_COLS, set by the generator). */
+const BLOCK_COLS = new Map(
+  [ROWS, ROWS_TEX].map((s) => [s, Number(s.code.match(/const BLOCK_COLS: u32 = (\d+)u;/)![1])]),
+);
 
 /** Layout of one operand: element (r, c) of batch (bi, h) at `off + bi*bs + h*hs + r*rs + c*cs`. */
 export interface Strided {
@@ -111,7 +110,7 @@ export async function batchedProduct(gpu: Gpu, p: BatchedProduct, o: ProductOpti
     const source = tex ? ROWS_TEX : ROWS;
     // 32 rows by BLOCK_COLS columns per invocation (32 from textures, 16 from storage), GN invocations along
     // n (a power of two up to 8), 8 / GN row blocks of 32.
-    const cols = blockCols(source);
+    const cols = BLOCK_COLS.get(source)!;
     const GN = Math.min(8, 2 ** Math.ceil(Math.log2(Math.ceil(p.N / cols))));
     const grid = [groups(p.N, cols * GN), groups(p.M, 32 * (8 / GN)), p.B * p.NH] as const;
     const kernel = await gpu.pipelines.get({ ...source, entryPoint: entry }, { GN });
