@@ -6,10 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { DataError } from "../../src/data/source.ts";
+import { tempDir } from "../_util/tmp.ts";
 
 /** Writes `text` to `<new temp dir>/<name>` and returns the path. */
 export async function fixture(name: string, text: string): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "addrop_data_" });
+  const dir = await tempDir("data_");
   const path = `${dir}/${name}`;
   await Deno.writeTextFile(path, text);
   return path;

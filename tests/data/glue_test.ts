@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { GLUE, GLUE_TASKS, glueTask, readGlue } from "../../src/data/glue.ts";
 import { assertDataError } from "./_helpers.ts";
+import { tempDir } from "../_util/tmp.ts";
 
 const tsv = (...rows: string[][]) => rows.map((r) => r.join("\t")).join("\n") + "\n";
 
 /** Writes `files` (relative path -> text) under a new temp dir. */
 async function glueDir(files: Record<string, string>): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "addrop_glue_" });
+  const dir = await tempDir("glue_");
   for (const [rel, text] of Object.entries(files)) {
     await Deno.mkdir(`${dir}/${rel}`.replace(/\/[^/]*$/, ""), { recursive: true });
     await Deno.writeTextFile(`${dir}/${rel}`, text);
@@ -209,7 +210,7 @@ Deno.test("glue: task names, label sets, missing files", async () => {
   assert.deepEqual(GLUE.mnli.labels, ["contradiction", "entailment", "neutral"]);
   assert.equal(GLUE.stsb.regression, true);
   assert.throws(() => glueTask("sst-3"), /unknown GLUE task 'sst-3'/);
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   assert.throws(
     () => readGlue(dir, "rte", "dev"),
     /GLUE rte split 'dev': neither .*dev\.tsv nor .*RTE\/dev\.tsv exists/,

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { openSafetensors, SafetensorsError, SafetensorsFile } from "../../src/io/safetensors.ts";
 import { encodeHeader, writeSafetensors } from "../../src/io/safetensors_writer.ts";
 import { Rng } from "../_util/rng.ts";
+import { tempDir, tempFile } from "../_util/tmp.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
 
@@ -18,7 +19,7 @@ function rawFile(header: unknown, data: Uint8Array, lenOverride?: bigint): Uint8
 }
 
 async function tmpWith(bytes: Uint8Array): Promise<string> {
-  const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+  const path = await tempFile(".safetensors");
   await Deno.writeFile(path, bytes);
   return path;
 }
@@ -31,7 +32,7 @@ Deno.test("safetensors round trip: shapes, values, metadata, 8-byte padded heade
     { name: "scalar", shape: [], data: new Float32Array([2.5]) },
     { name: "empty", shape: [0, 4], data: new Float32Array(0) },
   ];
-  const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+  const path = await tempFile(".safetensors");
   await writeSafetensors(path, tensors);
   const bytes = await Deno.readFile(path);
   const len = Number(new DataView(bytes.buffer).getBigUint64(0, true));
@@ -130,7 +131,7 @@ for (const [what, make, message] of malformed) {
 }
 
 Deno.test("safetensors sharded index is read transparently", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const rng = new Rng(2);
   const a = rng.floats(6);
   const b = rng.floats(4);

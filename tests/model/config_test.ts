@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, configToJson, loadConfig, parseConfig } from "../../src/model/config.ts";
+import { tempDir } from "../_util/tmp.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
 const TINY = {
@@ -140,7 +141,7 @@ Deno.test("config: configToJson round-trips through parseConfig and has transfor
 });
 
 Deno.test("config: an unreadable or non-JSON file is a ConfigError naming it", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await assert.rejects(
     () => loadConfig(dir),
     (e) => e instanceof ConfigError && e.file === `${dir}/config.json`,

@@ -11,6 +11,7 @@ import {
   truncateLongestFirst,
 } from "../../src/model/tokenizer.ts";
 import { byteLevelBpeTokenizerJson, wordPieceTokenizerJson } from "../../src/model/tokenizer_json.ts";
+import { tempDir } from "../_util/tmp.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
 const VOCAB = [
@@ -155,7 +156,7 @@ Deno.test("tokenizer: the fixtures' ids come out of vocab.txt and tokenizer.json
 });
 
 Deno.test("tokenizer: missing files and a too small maxLength are clear errors", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await assert.rejects(
     () => loadTokenizer(dir),
     /no tokenizer.json, vocab.txt, or vocab.json with merges.txt/,

@@ -10,6 +10,7 @@ import {
   toHfTensors,
   WeightError,
 } from "../../src/model/weights.ts";
+import { tempFile } from "../_util/tmp.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
 const NAMES = ["bert_seq_cls", "bert_regression", "roberta_seq_cls", "electra_tok_cls"];
@@ -50,7 +51,7 @@ for (const name of NAMES) {
       assert.deepEqual(t.shape, original.get(t.name)!.shape, t.name);
       assert.deepEqual(t.data, original.get(t.name)!.data, t.name);
     }
-    const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+    const path = await tempFile(".safetensors");
     await saveWeights(path, w.specs, w.params);
     const back = await openSafetensors(path);
     for (const n of back.names()) assert.deepEqual(await back.get(n), original.get(n)!.data, n);
@@ -206,7 +207,7 @@ Deno.test("weights: ELECTRA with embedding_size == hidden_size has no embeddings
 Deno.test("weights: saving writes a file transformers reads (F32, format pt)", async () => {
   const cfg = await loadConfig(join(FIXTURES, "electra_tok_cls"));
   const w = await loadWeights(cfg, memory(await fixtureTensors("electra_tok_cls")));
-  const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+  const path = await tempFile(".safetensors");
   await writeSafetensors(path, toHfTensors(w.specs, w.params));
   const bytes = await Deno.readFile(path);
   const len = Number(new DataView(bytes.buffer).getBigUint64(0, true));
