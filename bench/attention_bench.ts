@@ -1,7 +1,9 @@
 /**
  * Attention and softmax throughput: the fused forward + backward of one BERT-base-sized layer's attention
  * (GFLOP/s counting the six matrix products, with its ratio to the matmul's GFLOP/s timed between its
- * samples) and the row softmax (GB/s of one read + one write, with its ratio to the copy bandwidth).
+ * samples) and the row softmax (GB/s of one read + one write, with its ratio to the copy bandwidth). The
+ * backward is a training step's: dQ, dK and dV; `_with_dA` also writes dA, the gradient with respect to the
+ * attention probabilities that only AD-DROP's attribution pass asks for.
  *
  * @module
  */
@@ -34,7 +36,7 @@ interface Prepared {
   destroy(): void;
 }
 
-async function prepare(gpu: Gpu, d: AttentionDims): Promise<Prepared> {
+async function prepare(gpu: Gpu, d: AttentionDims, withDA = false): Promise<Prepared> {
   const { B, T, C, NH } = d;
   const hs = C / NH;
   const all: Tensor[] = [];
@@ -45,11 +47,8 @@ async function prepare(gpu: Gpu, d: AttentionDims): Promise<Prepared> {
   };
   const [qkv, dqkv] = [await mk([B, T, 3 * C]), await mk([B, T, 3 * C])];
   const [out, dout] = [await mk([B, T, C]), await mk([B, T, C])];
-  const [probs, dprobs, fscratch] = [
-    await mk([B, NH, T, T]),
-    await mk([B, NH, T, T]),
-    await mk([B, NH, T, T]),
-  ];
+  const [probs, fscratch] = [await mk([B, NH, T, T]), await mk([B, NH, T, T])];
+  const dprobs = withDA ? await mk([B, NH, T, T]) : null;
   const scratch = await mk([2, B, NH, T, T]);
   const keyMask = await mk([B, T]);
   const rng = await mk([2], "u32");
@@ -60,7 +59,7 @@ async function prepare(gpu: Gpu, d: AttentionDims): Promise<Prepared> {
   ];
   return {
     flops: 12 * B * NH * T * T * hs,
-    note: `fwd+bwd, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${
+    note: `fwd+bwd${withDA ? " writing dA" : ""}, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${
       d.scalar ? ", scalar" : d.block ? `, ${d.block === 32 ? "32-row" : "8 x 8"} block` : ""
     }${d.textures === false ? ", storage operands" : ""}; ${REPS} per submit`,
     time: async (o) => (await timeRepeated(gpu, ds, REPS, o)).samples.map((x) => x / REPS),
@@ -72,8 +71,8 @@ async function prepare(gpu: Gpu, d: AttentionDims): Promise<Prepared> {
 }
 
 /** A case timed on its own. */
-async function attentionCase(gpu: Gpu, name: string, d: AttentionDims): Promise<BenchResult> {
-  const p = await prepare(gpu, d);
+async function attentionCase(gpu: Gpu, name: string, d: AttentionDims, withDA = false): Promise<BenchResult> {
+  const p = await prepare(gpu, d, withDA);
   try {
     return rate(
       name,
@@ -161,6 +160,7 @@ export const benchmarks: BenchCase[] = [
       const storage = { name: `${name}_storage`, d: { ...d, textures: false } };
       return [
         ...await attentionVsMatmul(gpu, name, d, storage),
+        await attentionCase(gpu, `${name}_with_dA`, d, true),
         await attentionCase(gpu, `${name}_block8`, { ...d, block: 8 }),
         await attentionCase(gpu, `${name}_scalar`, { ...d, scalar: true }),
       ];

@@ -43,6 +43,8 @@ rows = [
     backward("matmul_backward_dweight_1024x768x768"),
     row("attention_fwd_bwd_b8_h12_t128_d64", f(m("attention_fwd_bwd_b8_h12_t128_d64"), "GFLOP/s"),
         f">= half the matmul's ({att:.2f}x, interleaved: {met(att >= 0.5)})"),
+    row("attention_fwd_bwd_b8_h12_t128_d64_with_dA", f(m("attention_fwd_bwd_b8_h12_t128_d64_with_dA"), "GFLOP/s"),
+        "also writing dA (AD-DROP's attribution pass), timed alone"),
     row("attention_fwd_bwd_b8_h12_t128_d64_storage", f(m("attention_fwd_bwd_b8_h12_t128_d64_storage"), "GFLOP/s"),
         f"storage operands, interleaved (textures: {tex_vs_storage()} its time)"),
     row("attention_fwd_bwd_b8_h12_t128_d64_block8", f(m("attention_fwd_bwd_b8_h12_t128_d64_block8"), "GFLOP/s"),
