@@ -1,6 +1,8 @@
 /**
  * Serves this repository over HTTP on 127.0.0.1 (an ephemeral port) and runs a separate `deno run` of a script
- * that imports `http://127.0.0.1:PORT/mod.ts` and runs a kernel through the public API, shaders included.
+ * that imports `http://127.0.0.1:PORT/RUN/mod.ts` and runs a kernel through the public API, shaders included.
+ * RUN is a fresh path per run: ephemeral ports repeat across runs, and Deno caches remote modules (and their
+ * compiled code) by URL, so a module served at a URL an earlier run used could come from that run's copy.
  */
 import assert from "node:assert/strict";
 
@@ -13,11 +15,14 @@ Deno.test({
   ignore: !hasAdapter,
   async fn() {
     const ac = new AbortController();
+    const run = `/${crypto.randomUUID()}`;
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
       async (req) => {
-        const path = decodeURIComponent(new URL(req.url).pathname);
-        if (path.includes("..")) return new Response("bad path", { status: 400 });
+        const full = decodeURIComponent(new URL(req.url).pathname);
+        if (full.includes("..")) return new Response("bad path", { status: 400 });
+        if (!full.startsWith(run + "/")) return new Response("not found", { status: 404 });
+        const path = full.slice(run.length);
         try {
           const body = await Deno.readFile(new URL("." + path, root));
           const type = path.endsWith(".ts") ? "application/typescript" : "text/plain";
@@ -33,7 +38,7 @@ Deno.test({
       const script = `${dir}/remote.ts`;
       await Deno.writeTextFile(
         script,
-        `import * as addrop from "http://127.0.0.1:${port}/mod.ts";\n` +
+        `import * as addrop from "http://127.0.0.1:${port}${run}/mod.ts";\n` +
           `const gpu = await addrop.requestGpu();\n` +
           `const a = await addrop.createTensor(gpu, [3], "f32", { data: [1, 2, 3] });\n` +
           `const w = await addrop.createTensor(gpu, [2, 3], "f32", { data: [1, 0, 0, 0, 1, 1] });\n` +
