@@ -49,7 +49,7 @@ export {
 
 // Pipeline stages.
 export { collate, type EncodedExample, encodeExample, encodeTokenExample } from "./src/pipeline/tokenize.ts";
-export { ProgramCache, type StepStats, TrainStep } from "./src/pipeline/train_step.ts";
+export { ProgramCache, type StepStats, type SubmittedStep, TrainStep } from "./src/pipeline/train_step.ts";
 export { type AdamwSettings, Optimizer } from "./src/pipeline/optimizer.ts";
 export { AdDrop, type AdDropOptions, isAdDropEpoch, resolveLayers } from "./src/pipeline/addrop.ts";
 export { type AttributionMethod, buildAttribution } from "./src/pipeline/attribute.ts";

@@ -54,25 +54,38 @@ export async function predict(o: PredictOptions): Promise<number> {
   let rows = 0;
   try {
     let pending: { item: EncodedExample; words?: string[] }[] = [];
+    // Rows of the batches before, written in order; a batch's rows go out once its logits are back.
+    let writing: Promise<void> = Promise.resolve();
     const flush = async () => {
       if (!pending.length) return;
-      const batch = collate(pending.map((p) => p.item), tok.padId);
+      const items = pending;
+      pending = [];
+      const batch = collate(items.map((p) => p.item), tok.padId);
       const prog = await programs.get(batch.B, batch.T, "eval");
       enc.writeBatch(batch);
       new CommandBatch(gpu, "predict").run(...prog.forward).submit();
-      const logits = await readFloats(gpu, prog.logits);
-      const L = cfg.numLabels;
-      let out = "";
-      pending.forEach((p, b) => {
-        out += JSON.stringify(
-          token
-            ? tokenRow(logits, b * batch.T, p.item, p.words!, cfg.id2label)
-            : seqRow(logits.subarray(b * L, (b + 1) * L), cfg),
-        ) + "\n";
-      });
-      await file.write(text.encode(out));
-      rows += pending.length;
-      pending = [];
+      // The copy of the logits is submitted now, before the next batch overwrites them, and only the batch
+      // before is awaited: the GPU runs one batch while the CPU waits for the last one's numbers (each wait
+      // for the GPU costs at least ~10 ms in Deno's WebGPU, whose completion is polled).
+      const read = readFloats(gpu, prog.logits);
+      const previous = writing;
+      writing = (async () => {
+        const logits = await read;
+        await previous;
+        const L = cfg.numLabels;
+        let out = "";
+        items.forEach((p, b) => {
+          out += JSON.stringify(
+            token
+              ? tokenRow(logits, b * batch.T, p.item, p.words!, cfg.id2label)
+              : seqRow(logits.subarray(b * L, (b + 1) * L), cfg),
+          ) + "\n";
+        });
+        await file.write(text.encode(out));
+        rows += items.length;
+      })();
+      writing.catch(() => {}); // awaited below or by the next flush
+      await previous;
     };
     if (token || isConllFile(o.input)) {
       if (!token) throw new Error(`${o.input}: a CoNLL file needs a token-classification checkpoint`);
@@ -98,6 +111,7 @@ export async function predict(o: PredictOptions): Promise<number> {
       }
     }
     await flush();
+    await writing;
     file.close();
     await Deno.rename(tmp, o.output);
   } catch (e) {

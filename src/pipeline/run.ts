@@ -29,7 +29,7 @@ import { Optimizer } from "./optimizer.ts";
 import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./schedule.ts";
 import { type EncodedExample, encodeExample, encodeTokenExample } from "./tokenize.ts";
 import { collate } from "./tokenize.ts";
-import { ProgramCache, TrainStep } from "./train_step.ts";
+import { ProgramCache, type StepStats, TrainStep } from "./train_step.ts";
 
 /** Something the run reports: a step, an evaluation, or a line of information. */
 export type RunEvent =
@@ -210,32 +210,57 @@ export async function train(
     const adEpoch = addrop !== null && isAdDropEpoch(epoch, o.crossTuning);
     const order = epochOrder(trainItems.length, o.seed, epoch, o.shuffle);
     const groups = batches(order, o.batchSize);
+    // One micro-batch in flight: the next is submitted before the previous one's numbers are awaited.
+    let pending: {
+      stats: Promise<StepStats | null>;
+      record: Omit<StepRecord, "loss" | "grad_norm" | "tokens_per_second">;
+    } | null = null;
+    let tDone = performance.now();
+    const settle = async () => {
+      if (!pending) return;
+      const { stats: wait, record } = pending;
+      pending = null;
+      const stats = await wait;
+      if (!stats) return;
+      const now = performance.now();
+      const full: StepRecord = {
+        ...record,
+        loss: stats.loss,
+        grad_norm: stats.gradNorm,
+        tokens_per_second: stats.tokens / ((now - tDone) / 1000),
+      };
+      tDone = now;
+      log.push(JSON.stringify(full));
+      onEvent({ type: "step", record: full, totalSteps: total });
+    };
     for (let g = 0; g < groups.length && state.step < total; g++) {
       const batch = collate(groups[g].map((i) => trainItems[i]), tokenizer.padId);
       const last = (g + 1) % o.gradientAccumulationSteps === 0 || g === groups.length - 1;
       const lr = learningRate(o.lrSchedule, o.learningRate, state.step, total, warmup);
-      const tStep = performance.now();
       const program = adEpoch ? await addrop!.prepare(batch, state.microStep) : undefined;
-      const stats = await stepper.run(
+      const submitted = await stepper.submit(
         batch,
         state.microStep,
         last ? { program, optimizerStep: state.step + 1, lr } : { program },
       );
       state.microStep++;
-      if (!stats) continue;
-      state.step++;
-      const record: StepRecord = {
-        step: state.step,
-        epoch: epoch + (g + 1) / groups.length,
-        loss: stats.loss,
-        learning_rate: lr,
-        grad_norm: stats.gradNorm,
-        tokens_per_second: stats.tokens / ((performance.now() - tStep) / 1000),
-        ad_drop: adEpoch,
-      };
-      log.push(JSON.stringify(record));
-      onEvent({ type: "step", record, totalSteps: total });
+      // (handled here too: should settle() throw, e.g. from onEvent, this step's readback must not dangle)
+      submitted.stats.catch(() => {});
+      await settle();
+      if (last) {
+        state.step++;
+        pending = {
+          stats: submitted.stats,
+          record: {
+            step: state.step,
+            epoch: epoch + (g + 1) / groups.length,
+            learning_rate: lr,
+            ad_drop: adEpoch,
+          },
+        };
+      } // (the numbers of a micro-batch before the last reach the log through its optimizer step's)
     }
+    await settle();
     // Evaluation after the epoch.
     const metrics: Record<string, number> = { epoch: epoch + 1 };
     for (const split of validation) {

@@ -45,11 +45,16 @@ export interface StepStats {
   tokens: number;
 }
 
+/** A submitted micro-batch: `stats` settles once the GPU has run it (see {@linkcode TrainStep.submit}). */
+export interface SubmittedStep {
+  /** The optimizer step's numbers on its last micro-batch, else null. */
+  stats: Promise<StepStats | null>;
+}
+
 /** Runs micro-batches and optimizer steps on the GPU. */
 export class TrainStep {
-  #micro = 0;
-  #lossSum = 0;
-  #tokens = 0;
+  /** Loss and token count of each micro-batch of the current optimizer step, as their readbacks settle. */
+  #window: Promise<{ loss: number; tokens: number }>[] = [];
   #scaleDispatches = new Map<Program, Dispatch>();
 
   constructor(
@@ -65,19 +70,25 @@ export class TrainStep {
    * `microStep` numbers every micro-batch of the run (it seeds dropout). `program` overrides the plain one (the
    * AD-DROP masked program). On the last micro-batch of an optimizer step, pass `optimizerStep` (1-based) and
    * `lr`: the optimizer and the gradient reset join the same submit and the step's numbers come back.
+   *
+   * Returns once the work is submitted, with the step's numbers still on their way: the next micro-batch can be
+   * written and submitted before they are awaited, so the GPU never idles while the CPU waits for a readback
+   * (each wait for the GPU costs at least ~10 ms in Deno's WebGPU: its completion is polled). Every `stats`
+   * must be awaited (in order) before the readbacks of many steps pile up.
    */
-  async run(
+  async submit(
     batch: EncodedBatch,
     microStep: number,
     o: { program?: Program; optimizerStep?: number; lr?: number } = {},
-  ): Promise<StepStats | null> {
+  ): Promise<SubmittedStep> {
     const enc = this.encoder;
     const prog = o.program ?? await this.programs.get(batch.B, batch.T, "train");
+    const scaleDispatch = this.accumulation > 1 ? await this.#scale(prog) : null;
     enc.writeBatch(batch);
     enc.setStep(this.seed, microStep);
     const cmd = new CommandBatch(enc.gpu, "train step");
     cmd.run(...prog.forward, ...prog.loss);
-    if (this.accumulation > 1) cmd.run(await this.#scale(prog));
+    if (scaleDispatch) cmd.run(scaleDispatch);
     cmd.run(...prog.backward);
     const finish = o.optimizerStep !== undefined;
     if (finish) {
@@ -86,16 +97,29 @@ export class TrainStep {
       cmd.zero(enc.store.grads);
     }
     cmd.submit();
-    const [loss, norm] = await readMany(enc.gpu, [prog.lossValue, this.optimizer.norm]);
-    this.#lossSum += loss[0];
-    this.#tokens += countTokens(batch);
-    this.#micro++;
-    if (!finish) return null;
-    const stats = { loss: this.#lossSum / this.#micro, gradNorm: norm[0], tokens: this.#tokens };
-    this.#micro = 0;
-    this.#lossSum = 0;
-    this.#tokens = 0;
-    return stats;
+    // The copies into the staging buffer are submitted now, before the next micro-batch overwrites the loss.
+    const read = readMany(enc.gpu, [prog.lossValue, this.optimizer.norm]);
+    const tokens = countTokens(batch);
+    const micro = read.then(([loss]) => ({ loss: loss[0], tokens }));
+    micro.catch(() => {}); // a failed readback rejects `stats` too; this copy is only collected
+    this.#window.push(micro);
+    if (!finish) return { stats: read.then(() => null) };
+    const window = this.#window.splice(0);
+    const stats = Promise.all([read, ...window]).then(([[, norm], ...micro]) => ({
+      loss: micro.reduce((a, m) => a + m.loss, 0) / micro.length,
+      gradNorm: norm[0],
+      tokens: micro.reduce((a, m) => a + m.tokens, 0),
+    }));
+    return { stats };
+  }
+
+  /** {@linkcode TrainStep.submit}, then waits for its numbers. */
+  async run(
+    batch: EncodedBatch,
+    microStep: number,
+    o: { program?: Program; optimizerStep?: number; lr?: number } = {},
+  ): Promise<StepStats | null> {
+    return await (await this.submit(batch, microStep, o)).stats;
   }
 
   async #scale(prog: Program): Promise<Dispatch> {

@@ -13,7 +13,8 @@ import { openSafetensors, type TensorSource } from "../../src/io/safetensors.ts"
 import { type EncodedBatch, Encoder } from "../../src/model/encoder.ts";
 import { type LoadedModel, loadModel, readGrads, readParams } from "../../src/model/model.ts";
 import { Optimizer } from "../../src/pipeline/optimizer.ts";
-import { ProgramCache, TrainStep } from "../../src/pipeline/train_step.ts";
+import { ProgramCache, type StepStats, TrainStep } from "../../src/pipeline/train_step.ts";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest } from "../_util/gpu.ts";
 
@@ -150,3 +151,54 @@ for (const v of VARIANTS) {
     ex.close();
   });
 }
+
+gpuTest(
+  "TrainStep.submit: steps submitted back to back give the numbers and weights of awaited ones",
+  async (gpu) => {
+    const ex = await openSafetensors(STEPS);
+    const batches = await readBatches(ex);
+    const v = VARIANTS[1]; // clipping: the step reads the gradient norm it also reports
+    for (const accumulation of [1, 2]) {
+      const runs = [];
+      for (const backToBack of [false, true]) {
+        const { model, stepper: plain, destroy } = await setup(gpu, batches, v);
+        const stepper = new TrainStep(plain.encoder, plain.programs, plain.optimizer, accumulation, 1);
+        const stats: Promise<StepStats | null>[] = [];
+        for (const [i, batch] of batches.entries()) {
+          const finish = (i + 1) % accumulation === 0;
+          const o = finish ? { optimizerStep: (i + 1) / accumulation, lr: LR } : {};
+          if (!backToBack) {
+            stats.push(Promise.resolve(await stepper.run(batch, i, o)));
+            continue;
+          }
+          const submitted = await stepper.submit(batch, i, o);
+          // submit() returns with the numbers still on their way (a readback settles on a later turn of the
+          // event loop, after the GPU has run the step), and the next step goes in before they arrive.
+          let settled = false;
+          submitted.stats.then(() => settled = true, () => settled = true);
+          await Promise.resolve();
+          assert(!settled, `step ${i}: submit() waited for its numbers`);
+          stats.push(submitted.stats);
+        }
+        const got = (await Promise.all(stats)).filter((s) => s !== null);
+        runs.push({ stats: got, params: await readParams(gpu, model.store, model.specs) });
+        destroy();
+      }
+      const [awaited, submitted] = runs;
+      assert(awaited.stats.length === batches.length / accumulation);
+      assertEquals(submitted.stats, awaited.stats, `accumulation ${accumulation}: step numbers`);
+      for (const [i, p] of awaited.params.entries()) {
+        assertEquals(submitted.params[i], p, `accumulation ${accumulation}: parameter ${i}`);
+      }
+      if (accumulation === 1) {
+        const losses = awaited.stats.map((s) => s!.loss);
+        assertClose(losses, await ex.get(`${v.name}.loss`), {
+          atol: 0,
+          rtol: 1e-4,
+          name: "back-to-back losses",
+        });
+      }
+    }
+    ex.close();
+  },
+);
