@@ -22,7 +22,7 @@ import { maskedAccuracy, maskTokens } from "./mlm_mask.ts";
 import { Optimizer } from "./optimizer.ts";
 import { CorpusStream, type StreamCursor } from "./pretrain_data.ts";
 import { learningRate, warmupSteps } from "./schedule.ts";
-import { ProgramCache, TrainStep } from "./train_step.ts";
+import { ProgramCache, type StepStats, TrainStep } from "./train_step.ts";
 
 /** Options of {@linkcode pretrain} (the `deno task pretrain` flags). */
 export interface PretrainOptions {
@@ -187,6 +187,45 @@ export async function pretrain(
     onEvent({ type: "save", step: state.step, dir: out });
   };
 
+  // One step in flight: step s + 1 is submitted before step s's numbers are awaited (each wait for the GPU
+  // costs at least ~10 ms in Deno's WebGPU, whose completion is polled); before a save nothing is in flight.
+  let pending: {
+    stats: Promise<StepStats | null>;
+    logits: Promise<Float32Array>;
+    labels: Int32Array;
+    step: number;
+    lr: number;
+  } | null = null;
+  const settle = async () => {
+    if (!pending) return;
+    const p = pending;
+    pending = null;
+    const stats = (await p.stats)!;
+    const hit = maskedAccuracy(await p.logits, mlmSlotLayout(p.labels, B, T).targets, cfg.vocabSize);
+    acc.loss += stats.loss;
+    acc.norm += stats.gradNorm;
+    acc.correct += hit.correct;
+    acc.count += hit.count;
+    acc.tokens += stats.tokens;
+    acc.steps++;
+    if (p.step % logEvery === 0 || p.step === total) {
+      const now = performance.now();
+      state.elapsed += (now - acc.t0) / 1000;
+      last = {
+        step: p.step,
+        loss: acc.loss / acc.steps,
+        mlm_accuracy: acc.correct / Math.max(1, acc.count),
+        learning_rate: p.lr,
+        grad_norm: acc.norm / acc.steps,
+        tokens_per_second: acc.tokens / ((now - acc.t0) / 1000),
+        elapsed_s: state.elapsed,
+      };
+      log.push(JSON.stringify(last));
+      onEvent({ type: "log", record: last, totalSteps: total });
+      acc = { loss: 0, norm: 0, correct: 0, count: 0, tokens: 0, steps: 0, t0: performance.now() };
+    }
+  };
+
   const stop = Math.min(total, o.stopAt ?? total);
   while (state.step < stop) {
     const raw = stream.nextBatch(B, T);
@@ -195,7 +234,7 @@ export async function pretrain(
       step: state.step,
     });
     const lr = learningRate("linear", o.learningRate, state.step, total, warmup);
-    const stats = await stepper.run(
+    const submitted = await stepper.submit(
       {
         B,
         T,
@@ -207,40 +246,21 @@ export async function pretrain(
       state.microStep,
       { optimizerStep: state.step + 1, lr },
     );
-    const hit = maskedAccuracy(
-      await readFloats(gpu, program.logits),
-      mlmSlotLayout(masked.labels, B, T).targets,
-      cfg.vocabSize,
-    );
+    // The logits' copy goes in now, before the next step overwrites them.
+    const logits = readFloats(gpu, program.logits);
+    submitted.stats.catch(() => {}); // both awaited by settle(); handled here too should it throw first
+    logits.catch(() => {});
     state.microStep++;
     state.step++;
-    acc.loss += stats!.loss;
-    acc.norm += stats!.gradNorm;
-    acc.correct += hit.correct;
-    acc.count += hit.count;
-    acc.tokens += stats!.tokens;
-    acc.steps++;
-    if (state.step % logEvery === 0 || state.step === total) {
-      const now = performance.now();
-      state.elapsed += (now - acc.t0) / 1000;
-      last = {
-        step: state.step,
-        loss: acc.loss / acc.steps,
-        mlm_accuracy: acc.correct / Math.max(1, acc.count),
-        learning_rate: lr,
-        grad_norm: acc.norm / acc.steps,
-        tokens_per_second: acc.tokens / ((now - acc.t0) / 1000),
-        elapsed_s: state.elapsed,
-      };
-      log.push(JSON.stringify(last));
-      onEvent({ type: "log", record: last, totalSteps: total });
-      acc = { loss: 0, norm: 0, correct: 0, count: 0, tokens: 0, steps: 0, t0: performance.now() };
-    }
+    await settle();
+    pending = { stats: submitted.stats, logits, labels: masked.labels, step: state.step, lr };
     if (state.step % o.saveEvery === 0 || state.step === stop) {
+      await settle();
       await save();
       acc.t0 = performance.now(); // saving is not training time
     }
   }
+  await settle();
   enc.destroy();
   optimizer.destroy();
   model.store.destroy();
