@@ -24,7 +24,7 @@ import { matmulYardstick } from "./matmul_bench.ts";
 
 /** Attention samples interleaved with matmul samples for the ratio (see attentionCase). */
 const PAIRS = 15;
-/** Forward + backward runs per timed submit (see timeRepeated), as the matmul yardstick is timed. */
+/** Forward + backward runs per timed submit (see timeRepeated): about 0.4 s here, as the matmul yardstick's submit. */
 const REPS = 8;
 
 /** One attention forward + backward, prepared, with the FLOPs it counts and a timer of REPS runs per submit. */

@@ -14,7 +14,12 @@ import { type BenchCase, type BenchResult, benchTensor, rate, timeRepeated } fro
 
 const M = 1024, K = 768, N = 768;
 const GFLOP = (2 * M * K * N) / 1e9;
-const REPS = 8;
+/**
+ * Products per timed submit: 20 take about 0.4 s here, as the attention's 8 forward + backward runs do, so the
+ * 0-10 ms by which Deno's polled completion overshoots the end of a submit weighs the same on both sides of the
+ * attention's ratio (with 8 products, a 0.17 s submit, it cost the matmul about 3% on average).
+ */
+const REPS = 20;
 
 /** Times `ds` by wall clock over REPS products per submit (see timeRepeated). */
 function timeProducts(gpu: Gpu, ds: Dispatch[], o: { warmup: number; repeats: number }): Promise<Timing> {
