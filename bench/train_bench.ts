@@ -1,7 +1,10 @@
 /**
  * Training-step benchmarks on a BERT-mini shape (4 layers, hidden 256, 4 heads, FFN 1024, vocab 8192,
  * sequence 128, batch 8): a plain step (forward, backward, AdamW) and AD-DROP steps, with the GPU memory the
- * run allocates. Integrated gradients (m = 20) repeats fewer times: one step is 10 to 40 plain ones. Wall clock around completed submits (a step includes its small readback of the loss).
+ * run allocates. Integrated gradients (m = 20) repeats fewer times: one step is 10 to 40 plain ones. Wall
+ * clock around completed submits (a step includes its small readback of the loss). And on the default run's
+ * model (2 layers, hidden 128, batch 16 x 64), plain steps awaited one by one against steps with one in
+ * flight, as `train()` runs them.
  *
  * @module
  */
@@ -20,17 +23,28 @@ const B = 8;
 const IG_RUNS = { warmup: 1, repeats: 3 };
 const T = 128;
 
-async function setup(gpu: Gpu) {
+/** A model shape and batch for {@linkcode setup}: BERT-mini at B = 8, T = 128 unless given. */
+interface Shape {
+  B: number;
+  T: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+}
+const MINI: Shape = { B, T, hidden: 256, layers: 4, heads: 4 };
+
+async function setup(gpu: Gpu, shape: Shape = MINI) {
+  const { B, T } = shape;
   gpu.memory.resetPeak();
   const base = gpu.memory.current;
   const cfg = parseConfig({
     model_type: "bert",
     architectures: ["BertForSequenceClassification"],
     vocab_size: 8192,
-    hidden_size: 256,
-    num_hidden_layers: 4,
-    num_attention_heads: 4,
-    intermediate_size: 1024,
+    hidden_size: shape.hidden,
+    num_hidden_layers: shape.layers,
+    num_attention_heads: shape.heads,
+    intermediate_size: 4 * shape.hidden,
     max_position_embeddings: 512,
     id2label: { 0: "a", 1: "b" },
   });
@@ -142,7 +156,64 @@ async function measure(
   return out;
 }
 
+/** The default run's model (2 layers, hidden 128) at its batch, 16 x 64. */
+const DEFAULT_RUN: Shape = { B: 16, T: 64, hidden: 128, layers: 2, heads: 2 };
+const STEPS = 8;
+
+/**
+ * Plain steps of the default run's model, STEPS per sample, awaited one by one (`TrainStep.run`) or with one in
+ * flight (`TrainStep.submit`, each step's numbers awaited after the next is submitted, as `train()` runs them),
+ * the two interleaved; the ratio is the median over rounds of the awaited time over the in-flight one.
+ */
+async function inFlight(gpu: Gpu, name: string): Promise<BenchResult[]> {
+  const s = await setup(gpu, DEFAULT_RUN);
+  let i = 0;
+  const o = () => ({ optimizerStep: i + 1, lr: 1e-4 });
+  const awaited = async () => {
+    for (let k = 0; k < STEPS; k++, i++) await s.step.run(s.batch, i, o());
+  };
+  const overlapped = async () => {
+    let previous: Promise<unknown> | null = null;
+    for (let k = 0; k < STEPS; k++, i++) {
+      const { stats } = await s.step.submit(s.batch, i, o());
+      await previous;
+      previous = stats;
+    }
+    await previous;
+  };
+  const a: number[] = [], b: number[] = [], ratios: number[] = [];
+  for (let r = 0; r < 8; r++) {
+    const t0 = performance.now();
+    await awaited();
+    const t1 = performance.now();
+    await overlapped();
+    const t2 = performance.now();
+    if (r < 1) continue;
+    a.push((t1 - t0) / STEPS);
+    b.push((t2 - t1) / STEPS);
+    ratios.push((t1 - t0) / (t2 - t1));
+  }
+  s.enc.destroy();
+  s.opt.destroy();
+  s.store.destroy();
+  const shape = `B=${DEFAULT_RUN.B} T=${DEFAULT_RUN.T}, 2 layers, hidden 128; ${STEPS} steps per sample`;
+  const r = summarize(ratios, "wall-clock");
+  return [
+    millis(`${name}_awaited`, summarize(a, "wall-clock"), `${shape}, each awaited; interleaved`),
+    millis(`${name}_in_flight`, summarize(b, "wall-clock"), `${shape}, one in flight; interleaved`),
+    {
+      name: `${name}_speedup`,
+      unit: "x",
+      median: r.median,
+      min: r.min,
+      max: r.max,
+      note: "time of awaited steps / time of steps with one in flight (median over 7 rounds)",
+    },
+  ];
+}
+
 export const benchmarks: BenchCase[] = [
+  { name: "default_model_plain_steps", run: (gpu) => inFlight(gpu, "default_model_plain_step") },
   { name: "bert_mini_plain_step", run: (gpu) => measure(gpu, "bert_mini_plain_step", null) },
   {
     name: "bert_mini_addrop_grad_layer0_step",

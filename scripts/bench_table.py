@@ -60,6 +60,10 @@ rows += [
     row("bert_mini_plain_step", f(plain, "ms"), f"<= 700 ms ({met(plain <= 700)})"),
     row("bert_mini_plain_step_memory", f(m("bert_mini_plain_step_memory"), "MB"), ""),
 ]
+if "default_model_plain_step_in_flight" in R:
+    rows.append(row("default_model_plain_step_in_flight", f(m("default_model_plain_step_in_flight"), "ms"),
+                    f"{m('default_model_plain_step_speedup'):.2f}x as fast as awaited steps "
+                    f"({f(m('default_model_plain_step_awaited'), 'ms')}), interleaved"))
 for n, t in [("grad_layer0", 1.7), ("grad_all", 1.75), ("ig_layer0", 15), ("ig_all", 40)]:
     k = f"bert_mini_addrop_{n}_step"
     if k in R:
