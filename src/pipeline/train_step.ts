@@ -72,8 +72,8 @@ export class TrainStep {
    * `lr`: the optimizer and the gradient reset join the same submit and the step's numbers come back.
    *
    * Returns once the work is submitted, with the step's numbers still on their way: the next micro-batch can be
-   * written and submitted before they are awaited, so the GPU never idles while the CPU waits for a readback
-   * (each wait for the GPU costs at least ~10 ms in Deno's WebGPU: its completion is polled). Every `stats`
+   * written and submitted before they are awaited, so the GPU has work queued while the CPU waits for a
+   * readback (each wait for the GPU costs at least ~10 ms in Deno's WebGPU: its completion is polled). Every `stats`
    * must be awaited (in order) before the readbacks of many steps pile up.
    */
   async submit(
@@ -105,10 +105,11 @@ export class TrainStep {
     this.#window.push(micro);
     if (!finish) return { stats: read.then(() => null) };
     const window = this.#window.splice(0);
-    const stats = Promise.all([read, ...window]).then(([[, norm], ...micro]) => ({
-      loss: micro.reduce((a, m) => a + m.loss, 0) / micro.length,
+    // The loss is the mean over the micro-batches (summed in their order).
+    const stats = Promise.all([read, ...window]).then(([[, norm], ...micros]) => ({
+      loss: micros.reduce((a, m) => a + m.loss, 0) / micros.length,
       gradNorm: norm[0],
-      tokens: micro.reduce((a, m) => a + m.tokens, 0),
+      tokens: micros.reduce((a, m) => a + m.tokens, 0),
     }));
     return { stats };
   }
