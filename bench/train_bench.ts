@@ -16,6 +16,7 @@ import { initParameter, parameterSpecs } from "../src/model/weights.ts";
 import { AdDrop, type AdDropOptions } from "../src/pipeline/addrop.ts";
 import { Optimizer } from "../src/pipeline/optimizer.ts";
 import { ProgramCache, TrainStep } from "../src/pipeline/train_step.ts";
+import { InOrder } from "../src/gpu/readback.ts";
 import { summarize, timeWall, type Timing } from "../src/gpu/timing.ts";
 import { type BenchCase, type BenchResult, millis } from "./_util.ts";
 
@@ -173,13 +174,11 @@ async function inFlight(gpu: Gpu, name: string): Promise<BenchResult[]> {
     for (let k = 0; k < STEPS; k++, i++) await s.step.run(s.batch, i, o());
   };
   const overlapped = async () => {
-    let previous: Promise<unknown> | null = null;
+    const inFlight = new InOrder<unknown>();
     for (let k = 0; k < STEPS; k++, i++) {
-      const { stats } = await s.step.submit(s.batch, i, o());
-      await previous;
-      previous = stats;
+      await inFlight.push((await s.step.submit(s.batch, i, o())).stats, () => {});
     }
-    await previous;
+    await inFlight.drain();
   };
   const a: number[] = [], b: number[] = [], ratios: number[] = [];
   for (let r = 0; r < 8; r++) {

@@ -83,3 +83,31 @@ export async function readTimestamps(
   gpu.pool.release(resolve);
   return new BigUint64Array(raw);
 }
+
+/**
+ * Results that arrive later (readbacks), each handled in the order it was queued, with at most `depth` left
+ * waiting: the caller queues step k's readback after submitting step k, and step k - depth's is handled then,
+ * so the GPU has the next steps queued while the CPU waits (each wait for the GPU costs at least ~10 ms in
+ * Deno's WebGPU, whose completion is polled). A result is always handled after every earlier one.
+ */
+export class InOrder<T> {
+  #queue: { result: Promise<T>; handle: (r: T) => void | Promise<void> }[] = [];
+  constructor(readonly depth = 1) {}
+
+  /** Queues a result and its handler, then handles the oldest results until at most `depth` wait. */
+  async push(result: Promise<T>, handle: (r: T) => void | Promise<void>): Promise<void> {
+    result.catch(() => {}); // awaited below; marked handled should an earlier handler throw first
+    this.#queue.push({ result, handle });
+    while (this.#queue.length > this.depth) await this.#next();
+  }
+
+  /** Handles every queued result. */
+  async drain(): Promise<void> {
+    while (this.#queue.length > 0) await this.#next();
+  }
+
+  async #next(): Promise<void> {
+    const { result, handle } = this.#queue.shift()!;
+    await handle(await result);
+  }
+}

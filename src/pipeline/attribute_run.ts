@@ -9,7 +9,7 @@ import { readExamples } from "../data/examples.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { requestGpu } from "../gpu/device.ts";
 import { CommandBatch } from "../gpu/encoder.ts";
-import { readFloats, readMany } from "../gpu/readback.ts";
+import { InOrder, readFloats, readMany } from "../gpu/readback.ts";
 import { createTensor, type HostArray, type Tensor, writeTensor } from "../gpu/tensor.ts";
 import { addropMask } from "../kernels/addrop_mask.ts";
 import { selectRank } from "../kernels/select.ts";
@@ -126,23 +126,18 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
         const steps = ig ? (o.igSteps ?? 20) : 1;
         const sum = new Float64Array(NH * T * T);
         let probs: Float32Array | null = null;
-        // Each step's copies are submitted right after it, before the next overwrites its scores, and up to
-        // four are awaited later (each wait for the GPU costs at least ~10 ms in Deno's WebGPU); summed in order.
-        const reads: Promise<HostArray[]>[] = [];
-        const take = async () => {
-          const [s, a] = await reads.shift()!;
-          (s as Float32Array).forEach((v, i) => (sum[i] += v));
-          probs = a as Float32Array;
-        };
+        // Each step's copies are submitted right after it, before the next overwrites its scores; up to four
+        // wait at a time, summed in order.
+        const reads = new InOrder<HostArray[]>(4);
         for (let k = 1; k <= steps; k++) {
           writeTensor(gpu, alpha, new Float32Array([ig ? k / steps : 1]));
           new CommandBatch(gpu, "attribution").run(...prog.forward, ...grad, ...back).submit();
-          const read = readMany(gpu, [scores, prog.layers[o.layer].probs]);
-          read.catch(() => {}); // awaited by take()
-          reads.push(read);
-          if (reads.length > 4) await take();
+          await reads.push(readMany(gpu, [scores, prog.layers[o.layer].probs]), ([s, a]) => {
+            (s as Float32Array).forEach((v, i) => (sum[i] += v));
+            probs = a as Float32Array;
+          });
         }
-        while (reads.length) await take();
+        await reads.drain();
         // ig: A * mean_k dF(k/m A)/d(scaled A); grad: dF/dA.
         result = Float32Array.from(sum, (v, i) => (ig ? (probs![i] * v) / steps : v));
       }

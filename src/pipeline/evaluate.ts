@@ -8,7 +8,7 @@
 import type { GlueTask } from "../data/glue.ts";
 import { applyLabelMap, type LabelMap, type LabelSpace } from "../data/labels.ts";
 import { CommandBatch } from "../gpu/encoder.ts";
-import { readMany } from "../gpu/readback.ts";
+import { InOrder, readMany } from "../gpu/readback.ts";
 import type { HostArray } from "../gpu/tensor.ts";
 import { accuracy, macroF1 } from "../metrics/classification.ts";
 import { pearson, spearman } from "../metrics/correlation.ts";
@@ -39,28 +39,8 @@ export async function predictLogits(
   const out: Float32Array[] = [];
   let lossSum = 0;
   let lossRows = 0;
-  // One batch in flight: the next is submitted before the previous one's logits are awaited (each wait for the
-  // GPU costs at least ~10 ms in Deno's WebGPU, whose completion is polled).
-  let pending:
-    | { group: EncodedExample[]; T: number; withTargets: boolean; read: Promise<HostArray[]> }
-    | null = null;
-  const take = async () => {
-    if (!pending) return;
-    const { group, T, withTargets, read } = pending;
-    pending = null;
-    const [logits, loss] = await read;
-    if (withTargets) {
-      const rows = token
-        ? group.reduce((a, e) => a + (e.tokenTargets?.filter((t) => t >= 0).length ?? 0), 0)
-        : group.length;
-      lossSum += loss[0] * rows;
-      lossRows += rows;
-    }
-    group.forEach((e, b) => {
-      if (token) out.push((logits as Float32Array).slice(b * T * L, (b * T + e.ids.length) * L));
-      else out.push((logits as Float32Array).slice(b * L, (b + 1) * L));
-    });
-  };
+  // One batch in flight: the next is submitted before the previous one's logits are awaited.
+  const inFlight = new InOrder<HostArray[]>();
   for (const group of batches(items, batchSize)) {
     const batch = collate(group, padId);
     const withTargets = batch.labels !== undefined && group.every((e) => e.target !== null || e.tokenTargets);
@@ -71,12 +51,22 @@ export async function predictLogits(
     if (withTargets) cmd.run(...prog.loss);
     cmd.submit();
     // The copy into the staging buffer is submitted now, before the next batch overwrites the logits.
-    const read = readMany(enc.gpu, [prog.logits, prog.lossValue]);
-    read.catch(() => {}); // awaited by take(); handled here too should an earlier take() throw
-    await take();
-    pending = { group, T: batch.T, withTargets, read };
+    await inFlight.push(readMany(enc.gpu, [prog.logits, prog.lossValue]), ([logits, loss]) => {
+      if (withTargets) {
+        const rows = token
+          ? group.reduce((a, e) => a + (e.tokenTargets?.filter((t) => t >= 0).length ?? 0), 0)
+          : batch.B;
+        lossSum += loss[0] * rows;
+        lossRows += rows;
+      }
+      group.forEach((e, b) => {
+        if (token) {
+          out.push((logits as Float32Array).slice(b * batch.T * L, (b * batch.T + e.ids.length) * L));
+        } else out.push((logits as Float32Array).slice(b * L, (b + 1) * L));
+      });
+    });
   }
-  await take();
+  await inFlight.drain();
   return { logits: out, loss: lossRows ? lossSum / lossRows : NaN };
 }
 

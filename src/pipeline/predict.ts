@@ -9,7 +9,7 @@ import { readExamples } from "../data/examples.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { requestGpu } from "../gpu/device.ts";
 import { CommandBatch } from "../gpu/encoder.ts";
-import { readFloats } from "../gpu/readback.ts";
+import { InOrder, readFloats } from "../gpu/readback.ts";
 import { Encoder } from "../model/encoder.ts";
 import { loadModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
@@ -54,8 +54,8 @@ export async function predict(o: PredictOptions): Promise<number> {
   let rows = 0;
   try {
     let pending: { item: EncodedExample; words?: string[] }[] = [];
-    // Rows of the batches before, written in order; a batch's rows go out once its logits are back.
-    let writing: Promise<void> = Promise.resolve();
+    // One batch in flight: a batch's rows are written once the next batch has been submitted.
+    const inFlight = new InOrder<Float32Array>();
     const flush = async () => {
       if (!pending.length) return;
       const items = pending;
@@ -64,14 +64,8 @@ export async function predict(o: PredictOptions): Promise<number> {
       const prog = await programs.get(batch.B, batch.T, "eval");
       enc.writeBatch(batch);
       new CommandBatch(gpu, "predict").run(...prog.forward).submit();
-      // The copy of the logits is submitted now, before the next batch overwrites them, and only the batch
-      // before is awaited: the GPU runs one batch while the CPU waits for the last one's numbers (each wait
-      // for the GPU costs at least ~10 ms in Deno's WebGPU, whose completion is polled).
-      const read = readFloats(gpu, prog.logits);
-      const previous = writing;
-      writing = (async () => {
-        const logits = await read;
-        await previous;
+      // The copy of the logits is submitted now, before the next batch overwrites them.
+      await inFlight.push(readFloats(gpu, prog.logits), async (logits) => {
         const L = cfg.numLabels;
         let out = "";
         items.forEach((p, b) => {
@@ -83,9 +77,7 @@ export async function predict(o: PredictOptions): Promise<number> {
         });
         await file.write(text.encode(out));
         rows += items.length;
-      })();
-      writing.catch(() => {}); // awaited below or by the next flush
-      await previous;
+      });
     };
     if (token || isConllFile(o.input)) {
       if (!token) throw new Error(`${o.input}: a CoNLL file needs a token-classification checkpoint`);
@@ -111,7 +103,7 @@ export async function predict(o: PredictOptions): Promise<number> {
       }
     }
     await flush();
-    await writing;
+    await inFlight.drain();
     file.close();
     await Deno.rename(tmp, o.output);
   } catch (e) {

@@ -9,7 +9,7 @@
  * @module
  */
 import { requestGpu } from "../gpu/device.ts";
-import { readFloats } from "../gpu/readback.ts";
+import { InOrder, readFloats } from "../gpu/readback.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { openSafetensors } from "../io/safetensors.ts";
 import { loadTrainerState, saveTrainerState, type TrainerState } from "../model/checkpoint.ts";
@@ -187,35 +187,30 @@ export async function pretrain(
     onEvent({ type: "save", step: state.step, dir: out });
   };
 
-  // One step in flight: step s + 1 is submitted before step s's numbers are awaited (each wait for the GPU
-  // costs at least ~10 ms in Deno's WebGPU, whose completion is polled); before a save nothing is in flight.
-  let pending: {
-    stats: Promise<StepStats | null>;
-    logits: Promise<Float32Array>;
-    labels: Int32Array;
-    step: number;
-    lr: number;
-  } | null = null;
-  const settle = async () => {
-    if (!pending) return;
-    const p = pending;
-    pending = null;
-    const stats = (await p.stats)!;
-    const hit = maskedAccuracy(await p.logits, mlmSlotLayout(p.labels, B, T).targets, cfg.vocabSize);
-    acc.loss += stats.loss;
-    acc.norm += stats.gradNorm;
+  // One step in flight: step s + 1 is submitted before step s's numbers are awaited; none at a save.
+  const inFlight = new InOrder<[StepStats | null, Float32Array]>();
+  /** Step `step`'s numbers into the running means, logged every `logEvery` steps. */
+  const account = (
+    [stats, logits]: [StepStats | null, Float32Array],
+    labels: Int32Array,
+    step: number,
+    lr: number,
+  ) => {
+    const hit = maskedAccuracy(logits, mlmSlotLayout(labels, B, T).targets, cfg.vocabSize);
+    acc.loss += stats!.loss;
+    acc.norm += stats!.gradNorm;
     acc.correct += hit.correct;
     acc.count += hit.count;
-    acc.tokens += stats.tokens;
+    acc.tokens += stats!.tokens;
     acc.steps++;
-    if (p.step % logEvery === 0 || p.step === total) {
+    if (step % logEvery === 0 || step === total) {
       const now = performance.now();
       state.elapsed += (now - acc.t0) / 1000;
       last = {
-        step: p.step,
+        step,
         loss: acc.loss / acc.steps,
         mlm_accuracy: acc.correct / Math.max(1, acc.count),
-        learning_rate: p.lr,
+        learning_rate: lr,
         grad_norm: acc.norm / acc.steps,
         tokens_per_second: acc.tokens / ((now - acc.t0) / 1000),
         elapsed_s: state.elapsed,
@@ -246,21 +241,19 @@ export async function pretrain(
       state.microStep,
       { optimizerStep: state.step + 1, lr },
     );
-    // The logits' copy goes in now, before the next step overwrites them.
-    const logits = readFloats(gpu, program.logits);
-    submitted.stats.catch(() => {}); // both awaited by settle(); handled here too should it throw first
-    logits.catch(() => {});
     state.microStep++;
     state.step++;
-    await settle();
-    pending = { stats: submitted.stats, logits, labels: masked.labels, step: state.step, lr };
+    const step = state.step;
+    // The logits' copy goes in now, before the next step overwrites them.
+    const numbers = Promise.all([submitted.stats, readFloats(gpu, program.logits)]);
+    await inFlight.push(numbers, (n) => account(n, masked.labels, step, lr));
     if (state.step % o.saveEvery === 0 || state.step === stop) {
-      await settle();
+      await inFlight.drain();
       await save();
       acc.t0 = performance.now(); // saving is not training time
     }
   }
-  await settle();
+  await inFlight.drain();
   enc.destroy();
   optimizer.destroy();
   model.store.destroy();

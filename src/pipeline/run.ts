@@ -10,6 +10,7 @@ import type { Example } from "../data/examples.ts";
 import { GLUE_MAIN_METRIC } from "../metrics/glue.ts";
 import { type LabelSpace, numLabels, parseLabelMap, resolveLabelSpace } from "../data/labels.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
+import { InOrder } from "../gpu/readback.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import {
   loadTrainerState,
@@ -211,28 +212,8 @@ export async function train(
     const order = epochOrder(trainItems.length, o.seed, epoch, o.shuffle);
     const groups = batches(order, o.batchSize);
     // One micro-batch in flight: the next is submitted before the previous one's numbers are awaited.
-    let pending: {
-      stats: Promise<StepStats | null>;
-      record: Omit<StepRecord, "loss" | "grad_norm" | "tokens_per_second">;
-    } | null = null;
+    const inFlight = new InOrder<StepStats | null>();
     let tDone = performance.now();
-    const settle = async () => {
-      if (!pending) return;
-      const { stats: wait, record } = pending;
-      pending = null;
-      const stats = await wait;
-      if (!stats) return;
-      const now = performance.now();
-      const full: StepRecord = {
-        ...record,
-        loss: stats.loss,
-        grad_norm: stats.gradNorm,
-        tokens_per_second: stats.tokens / ((now - tDone) / 1000),
-      };
-      tDone = now;
-      log.push(JSON.stringify(full));
-      onEvent({ type: "step", record: full, totalSteps: total });
-    };
     for (let g = 0; g < groups.length && state.step < total; g++) {
       const batch = collate(groups[g].map((i) => trainItems[i]), tokenizer.padId);
       const last = (g + 1) % o.gradientAccumulationSteps === 0 || g === groups.length - 1;
@@ -244,23 +225,28 @@ export async function train(
         last ? { program, optimizerStep: state.step + 1, lr } : { program },
       );
       state.microStep++;
-      // (handled here too: should settle() throw, e.g. from onEvent, this step's readback must not dangle)
-      submitted.stats.catch(() => {});
-      await settle();
-      if (last) {
-        state.step++;
-        pending = {
-          stats: submitted.stats,
-          record: {
-            step: state.step,
-            epoch: epoch + (g + 1) / groups.length,
-            learning_rate: lr,
-            ad_drop: adEpoch,
-          },
+      if (last) state.step++;
+      const step = state.step;
+      const epochAt = epoch + (g + 1) / groups.length;
+      // (a micro-batch before the last reports null: its numbers reach the log through its optimizer step's)
+      await inFlight.push(submitted.stats, (stats) => {
+        if (!stats) return;
+        const now = performance.now();
+        const record: StepRecord = {
+          step,
+          epoch: epochAt,
+          loss: stats.loss,
+          learning_rate: lr,
+          grad_norm: stats.gradNorm,
+          tokens_per_second: stats.tokens / ((now - tDone) / 1000),
+          ad_drop: adEpoch,
         };
-      } // (the numbers of a micro-batch before the last reach the log through its optimizer step's)
+        tDone = now;
+        log.push(JSON.stringify(record));
+        onEvent({ type: "step", record, totalSteps: total });
+      });
     }
-    await settle();
+    await inFlight.drain();
     // Evaluation after the epoch.
     const metrics: Record<string, number> = { epoch: epoch + 1 };
     for (const split of validation) {
