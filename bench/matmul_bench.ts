@@ -17,7 +17,7 @@ const GFLOP = (2 * M * K * N) / 1e9;
 /**
  * Products per timed submit: 20 take about 0.4 s here, as the attention's 8 forward + backward runs do, so the
  * 0-10 ms by which Deno's polled completion overshoots the end of a submit weighs the same on both sides of the
- * attention's ratio (with 8 products, a 0.17 s submit, it cost the matmul about 3% on average).
+ * attention's ratio (with 8 products, a 0.17 s submit, a mean overshoot of 5 ms is about 3% of it: arithmetic, not measured).
  */
 const REPS = 20;
 
