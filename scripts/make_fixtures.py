@@ -135,8 +135,10 @@ def random_params(shapes, gen):
     return out
 
 
-def forward(cfg, head, P, ids, mask, types):
-    """Logits and per-layer hidden states of the model (P: float64 leaves keyed by HF name)."""
+def forward(cfg, head, P, ids, mask, types, alpha=None, trace=None):
+    """Logits and per-layer hidden states of the model (P: float64 leaves keyed by HF name). AD-DROP's
+    attribution (make_training_fixtures.py): `alpha` = (layer, scale) multiplies that layer's probabilities (all
+    heads); `trace`, a list, receives per layer (A, the tensor that multiplies V)."""
     p, pad = cfg["model_type"] + ".", cfg["pad_token_id"]
     B, T = ids.shape
     C, NH = cfg["hidden_size"], cfg["num_attention_heads"]
@@ -162,7 +164,10 @@ def forward(cfg, head, P, ids, mask, types):
         a = f"{p}encoder.layer.{l}."
         q, k, v = (lin(a + "attention.self." + n, x).view(B, T, NH, D).transpose(1, 2) for n in ["query", "key", "value"])
         probs = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(D) + m, dim=-1)
-        ctx = (probs @ v).transpose(1, 2).reshape(B, T, C)
+        used = probs * alpha[1] if alpha is not None and alpha[0] == l else probs
+        if trace is not None:
+            trace.append((probs, used))
+        ctx = (used @ v).transpose(1, 2).reshape(B, T, C)
         att = ln(a + "attention.output.LayerNorm", lin(a + "attention.output.dense", ctx) + x)
         h = act(cfg["hidden_act"], lin(a + "intermediate.dense", att))
         x = ln(a + "output.LayerNorm", lin(a + "output.dense", h) + att)

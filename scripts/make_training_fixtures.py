@@ -17,8 +17,11 @@ make_fixtures.py's forward (Hugging Face semantics) plus AD-DROP as /work/shared
       attention = A. F = logits[c] (classification) or -MSE(pred, gold) (regression).
 
 Outputs (float32, safetensors; layout in tests/fixtures/README.md): tests/fixtures/training/steps.safetensors
-and tests/fixtures/attribution/{bert_seq_cls,bert_regression}.{jsonl,safetensors}.
-Run: /usr/bin/python3 scripts/make_training_fixtures.py  (needs python3-torch and numpy; deterministic).
+and tests/fixtures/attribution/{bert_seq_cls,bert_regression}.{jsonl,safetensors}, electra_tok_cls.{conll,
+safetensors} (token classification: F = -CE against the clean pass's argmax labels at the first sub-word of
+every word).
+Run: /usr/bin/python3 scripts/make_training_fixtures.py [--attribution-only]  (needs python3-torch and numpy;
+deterministic).
 """
 import json
 import math
@@ -237,6 +240,59 @@ def attribution_scores(cfg, P, ids, types, label, layer):
     return {"grad": grad, "ig": A * total / IG_STEPS, "attention": A}, c, flipped and not regression
 
 
+def token_attribution_scores(cfg, P, ids, targets, layer):
+    """grad, ig and attention scores (NH, n, n) of one token-classification example at `layer` and the clean
+    pass's pseudo-labels (-100 where no loss applies): F = -CE(logits, argmax labels), the mean over the tokens
+    whose target is not -100 (the first sub-word of every word), the labels fixed by the clean pass."""
+    ids = torch.tensor([ids])
+    mask, types = torch.ones_like(ids), torch.zeros_like(ids)
+    counted = torch.tensor([y != -100 for y in targets])
+    trace = []
+    with torch.no_grad():
+        logits, _ = mf.forward(cfg, "token", P, ids, mask, types, trace=trace)
+    c = logits[0].argmax(-1)
+    A = trace[layer][0][0]
+    total = torch.zeros_like(A)
+    for k in range(1, IG_STEPS + 1):
+        trace = []
+        logits_k, _ = mf.forward(cfg, "token", P, ids, mask, types, alpha=(layer, k / IG_STEPS), trace=trace)
+        objective = -F.cross_entropy(logits_k[0][counted], c[counted])
+        g = torch.autograd.grad(objective, trace[layer][1])[0][0]
+        total += g
+        if k == IG_STEPS:
+            grad = g
+    pseudo = torch.where(counted, c, torch.full_like(c, -100))
+    return {"grad": grad, "ig": A * total / IG_STEPS, "attention": A}, pseudo
+
+
+def token_attribution():
+    """tests/fixtures/attribution/electra_tok_cls.{conll,safetensors}: the CoNLL input and its scores."""
+    vocab = {t: i for i, t in enumerate(mf.WORDPIECE_VOCAB)}
+    name = "electra_tok_cls"
+    d = os.path.join(ROOT, name)
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    tags = cfg["id2label"]
+    sentences = [
+        (["john", "lives", "in", "paris"], [1, 0, 0, 3]),
+        (["the", "unaffable", "player", "runs", "home"], [0, 0, 0, 0, 0]),  # un ##aff ##able: 3 sub-words
+        (["mary", "was", "walking", "in", "new", "london"], [1, 0, 0, 0, 3, 4]),
+    ]
+    P = {k: v.requires_grad_(True) for k, v in load_safetensors(os.path.join(d, "model.safetensors")).items()}
+    rows = mf.encode_words(vocab, [w for w, _ in sentences], [[0] * len(w) for w, _ in sentences])
+    out = {}
+    for i, (ids, _, targets) in enumerate(rows):
+        out[f"{i}.input_ids"] = torch.tensor(ids)
+        for layer in (0, cfg["num_hidden_layers"] - 1):
+            s, pseudo = token_attribution_scores(cfg, P, ids, targets, layer)
+            out[f"{i}.pseudo_label"] = pseudo
+            out.update({f"{i}.{m}.{layer}": v for m, v in s.items()})
+    out_dir = os.path.join(ROOT, "attribution")
+    with open(os.path.join(out_dir, f"{name}.conll"), "w") as f:
+        f.write("\n\n".join("\n".join(f"{w} {tags[str(y)]}" for w, y in zip(*s)) for s in sentences) + "\n")
+    mf.save_safetensors(os.path.join(out_dir, f"{name}.safetensors"), {k: v.double() for k, v in out.items()})
+    print(f"attribution {name}: {len(rows)} examples, lengths {[len(r[0]) for r in rows]}")
+
+
 def attribution():
     vocab = {t: i for i, t in enumerate(mf.WORDPIECE_VOCAB)}
     sets = {
@@ -279,5 +335,10 @@ def attribution():
 
 if __name__ == "__main__":
     torch.manual_seed(0)
+    if sys.argv[1:] == ["--attribution-only"]:
+        attribution()
+        token_attribution()
+        sys.exit(0)
     training()
     attribution()
+    token_attribution()

@@ -9,8 +9,8 @@ import { runCli } from "../src/cli/run_cli.ts";
 import { attribute } from "../src/pipeline/attribute_run.ts";
 
 const program = new Command("attribute")
-  .requiredOption("--model <dir>", "checkpoint directory with a sequence-classification or regression head")
-  .requiredOption("--input <file>", "JSONL, CSV or TSV with text (and text_pair)")
+  .requiredOption("--model <dir>", "checkpoint directory with a classification, regression or token head")
+  .requiredOption("--input <file>", "JSONL, CSV or TSV with text (and text_pair); CoNLL for a token head")
   .requiredOption("--layer <n>", "encoder layer (0-based)")
   .addOption(new Option("--method <name>").choices(["grad", "ig", "attention"]).makeOptionMandatory())
   .requiredOption("--output <file>", "JSON output")

@@ -59,6 +59,29 @@ export function destroyIgBuffers(b: IgBuffers): void {
   for (const t of [b.alpha, b.ones, b.dprobs, b.pseudo]) t?.destroy();
 }
 
+/**
+ * The dispatches that write -dCE/dlogits against fixed labels `pseudo` (rows, i32; -100 ignored, the mean over
+ * the rest) into `dlogits` (rows, L) after a forward of `prog`: token classification's start gradient.
+ */
+export async function negativeCrossEntropy(
+  enc: Encoder,
+  prog: Program,
+  dlogits: Tensor,
+  pseudo: Tensor,
+): Promise<Dispatch[]> {
+  const rows = enc.rows(prog.B, prog.T);
+  return [
+    ...await crossEntropyForward(enc.gpu, {
+      loss: enc.grads.loss,
+      losses: enc.grads.losses.view([rows]),
+      dlogits,
+      logits: prog.logits,
+      targets: pseudo,
+    }, { N: rows, V: enc.cfg.numLabels }),
+    await scale(enc.gpu, { x: dlogits }, { s: -1 }),
+  ];
+}
+
 /** Options of {@linkcode buildIntegratedGradients}. */
 export interface IgOptions {
   /** Number of scaled evaluations m (>= 1). */
@@ -113,16 +136,7 @@ export async function buildIntegratedGradients(
     list.push(
       await pseudoLabelIds(gpu, { labels: pseudo, logits: prog.logits, targets }, { rows, L: cfg.numLabels }),
     );
-    perStep.push(
-      ...await crossEntropyForward(gpu, {
-        loss: enc.grads.loss,
-        losses: enc.grads.losses.view([rows]),
-        dlogits,
-        logits: prog.logits,
-        targets: pseudo,
-      }, { N: rows, V: cfg.numLabels }),
-      await scale(gpu, { x: dlogits }, { s: -1 }),
-    );
+    perStep.push(...await negativeCrossEntropy(enc, prog, dlogits, pseudo));
   } else {
     list.push(
       await pseudoLabelGrad(gpu, { dlogits, logits: prog.logits, targets }, {

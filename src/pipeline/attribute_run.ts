@@ -3,9 +3,14 @@
  * an HTML page of heatmaps): per example its tokens, the pseudo-label, the scores [heads][T][T] at the example's
  * own length and, with `p`, the candidate region (0/1) and the positions a q-draw would drop.
  *
+ * F, whose gradient is attributed: the clean pass's pseudo-label logit (sequence classification), -MSE with the
+ * gold label (regression), or -CE against the clean pass's argmax labels at the first sub-word of every word
+ * (token classification: the input is a CoNLL file, as for `predict`; its tags, if any, are not used). The
+ * pseudo-labels stay those of the clean pass along the integrated-gradients path.
+ *
  * @module
  */
-import { readExamples } from "../data/examples.ts";
+import { readConll } from "../data/conll.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { requestGpu } from "../gpu/device.ts";
 import { CommandBatch } from "../gpu/encoder.ts";
@@ -14,14 +19,17 @@ import { createTensor, type HostArray, type Tensor, writeTensor } from "../gpu/t
 import { addropMask } from "../kernels/addrop_mask.ts";
 import { selectRank } from "../kernels/select.ts";
 import { mseForward } from "../kernels/loss.ts";
+import { pseudoLabelIds } from "../kernels/pseudo_label.ts";
 import { scale } from "../kernels/scale.ts";
 import { Encoder } from "../model/encoder.ts";
 import { loadModel } from "../model/model.ts";
 import { buildAttributionBackward, buildProgram } from "../model/program.ts";
-import { loadTokenizer } from "../model/tokenizer.ts";
+import { IGNORE_INDEX, loadTokenizer } from "../model/tokenizer.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { argmax } from "./evaluate.ts";
+import { negativeCrossEntropy } from "./attribute_ig.ts";
 import { attributionHtml } from "./attribution_html.ts";
+import { assertInputForHead, readTextInput } from "./data.ts";
 
 /** Options of {@linkcode attribute}. */
 export interface AttributeOptions {
@@ -41,11 +49,14 @@ export interface AttributeOptions {
   gpu?: Gpu;
 }
 
-/** One example's attribution. */
+/**
+ * One example's attribution. Token classification: `pseudo_label` and `label` hold one entry per token, null
+ * where no loss applies (special tokens and later sub-words of a word).
+ */
 export interface AttributedExample {
   tokens: string[];
-  pseudo_label: number;
-  label: string;
+  pseudo_label: number | (number | null)[];
+  label: string | (string | null)[];
   scores: number[][][];
   candidates?: number[][][];
   dropped?: number[][][];
@@ -56,11 +67,16 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
   const gpu = o.gpu ?? await requestGpu();
   const model = await loadModel(gpu, o.model);
   const cfg = model.cfg;
-  if (!Number.isInteger(o.layer) || o.layer < 0 || o.layer >= cfg.numLayers) {
-    throw new RangeError(`--layer ${o.layer}: the model has layers 0..${cfg.numLayers - 1}`);
-  }
-  if (cfg.head === "token_classification") {
-    throw new Error("attribute: token-classification models are not supported yet");
+  const token = cfg.head === "token_classification";
+  try {
+    if (!Number.isInteger(o.layer) || o.layer < 0 || o.layer >= cfg.numLayers) {
+      throw new RangeError(`--layer ${o.layer}: the model has layers 0..${cfg.numLayers - 1}`);
+    }
+    assertInputForHead(o.input, token);
+  } catch (e) {
+    model.store.destroy();
+    if (!o.gpu) gpu.destroy();
+    throw e;
   }
   const maxLength = Math.min(o.maxLength ?? 128, cfg.maxSequenceLength);
   const tok = await loadTokenizer(o.model, { maxLength, typeIds: cfg.typeVocabSize > 1 });
@@ -77,19 +93,14 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
   const scoresBuf = await createTensor(gpu, [maxProbs], "f32", { label: "attribution scores" });
   const thrBuf = await createTensor(gpu, [NH * maxLength], "f32", { label: "threshold" });
   const maskBuf = await createTensor(gpu, [maxProbs], "f32", { label: "mask" });
-  const dlogitsBuf = await createTensor(gpu, [L], "f32", { label: "dlogits" });
+  const rowsMax = token ? maxLength : 1;
+  const dlogitsBuf = await createTensor(gpu, [rowsMax * L], "f32", { label: "dlogits" });
+  const pseudoBuf = token ? await createTensor(gpu, [maxLength], "i32", { label: "pseudo-labels" }) : null;
   const out: AttributedExample[] = [];
   try {
-    const reader = readExamples(o.input, {
-      requireLabel: false,
-      textColumn: o.textColumn ?? "text",
-      // The default pair column is used when present; only a column named by the caller is required.
-      textPairColumn: o.textPairColumn === "text_pair" ? undefined : o.textPairColumn,
-    });
-    for await (const ex of reader) {
-      const e = tok.encode(ex.text, ex.textPair ?? null);
+    for await (const e of encodedInputs(o, tok, token, cfg.head === "regression")) {
       const T = e.ids.length;
-      const labels = cfg.head === "regression" && ex.label !== undefined ? [Number(ex.label)] : undefined;
+      const labels = e.targets;
       enc.writeBatch({
         B: 1,
         T,
@@ -100,7 +111,8 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
       });
       enc.setStep(o.seed ?? 42, 0);
       const scores = scoresBuf.view([1, NH, T, T]);
-      const dlogits = dlogitsBuf.view([1, L]);
+      const rows = token ? T : 1;
+      const dlogits = dlogitsBuf.view([rows, L]);
       const ig = o.method === "ig";
       const prog = await buildProgram(enc, 1, T, {
         mode: "eval",
@@ -109,12 +121,20 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
       writeTensor(gpu, alpha, new Float32Array([1]));
       new CommandBatch(gpu, "clean").run(...prog.forward).submit();
       const clean = await readFloats(gpu, prog.logits);
-      const pseudo = argmax(clean);
+      // Token classification: the argmax of every token that carries a loss, null elsewhere.
+      const pseudo = token
+        ? e.targets!.map((y, t) => (y === IGNORE_INDEX ? null : argmax(clean.subarray(t * L, (t + 1) * L))))
+        : argmax(clean);
       let result: Float32Array;
       if (o.method === "attention") {
         result = await readFloats(gpu, prog.layers[o.layer].probs);
       } else {
-        const grad = await gradientStart(enc, prog, dlogits, pseudo);
+        const grad = await gradientStart(
+          enc,
+          prog,
+          dlogits,
+          token ? pseudoBuf!.view([T]) : (pseudo as number),
+        );
         const back = await buildAttributionBackward(
           enc,
           prog,
@@ -141,10 +161,11 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
         // ig: A * mean_k dF(k/m A)/d(scaled A); grad: dF/dA.
         result = Float32Array.from(sum, (v, i) => (ig ? (probs![i] * v) / steps : v));
       }
+      const name = (c: number) => cfg.id2label[c] ?? String(c);
       const item: AttributedExample = {
         tokens: e.ids.map((id) => tok.tokenizer.id_to_token(id) ?? String(id)),
         pseudo_label: pseudo,
-        label: cfg.id2label[pseudo] ?? String(pseudo),
+        label: Array.isArray(pseudo) ? pseudo.map((c) => (c === null ? null : name(c))) : name(pseudo),
         scores: cube(result, NH, T),
       };
       if (o.p !== undefined) {
@@ -182,7 +203,7 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
       out.push(item);
     }
   } finally {
-    for (const t of [alpha, scoresBuf, thrBuf, maskBuf, dlogitsBuf]) t.destroy();
+    for (const t of [alpha, scoresBuf, thrBuf, maskBuf, dlogitsBuf, pseudoBuf]) t?.destroy();
     enc.destroy();
     model.store.destroy();
     if (!o.gpu) gpu.destroy();
@@ -200,15 +221,57 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
   return out;
 }
 
-/** The dispatches that write the start gradient into `dlogits` after a forward of `prog` (pseudo-label fixed). */
+/** Token ids, token types and, where the head needs them, the targets of each input example. */
+async function* encodedInputs(
+  o: AttributeOptions,
+  tok: Awaited<ReturnType<typeof loadTokenizer>>,
+  token: boolean,
+  regression: boolean,
+): AsyncGenerator<{ ids: number[]; typeIds: number[]; targets?: number[] }> {
+  if (token) {
+    // Target 0 at the first sub-word of every word, -100 elsewhere: the positions whose argmax labels F uses.
+    for await (const ex of readConll(o.input, { requireLabel: false })) {
+      const e = tok.encodeWords(ex.words, ex.words.map(() => 0));
+      yield { ids: e.ids, typeIds: e.typeIds, targets: e.labels! };
+    }
+    return;
+  }
+  for await (const ex of readTextInput(o.input, o)) {
+    const e = tok.encode(ex.text, ex.textPair ?? null);
+    yield {
+      ids: e.ids,
+      typeIds: e.typeIds,
+      targets: regression && ex.label !== undefined ? [Number(ex.label)] : undefined,
+    };
+  }
+}
+
+/**
+ * The dispatches that write the start gradient into `dlogits` after a forward of `prog`, the pseudo-labels
+ * fixed by the clean pass: its label (sequence classification), or (token classification) the tensor `pseudo`
+ * that the first call fills from the clean pass's logits (the dispatch is run here, right after the clean
+ * forward).
+ */
 async function gradientStart(
   enc: Encoder,
   prog: Awaited<ReturnType<typeof buildProgram>>,
   dlogits: Tensor,
-  pseudo: number,
+  pseudo: number | Tensor,
 ) {
   const gpu = enc.gpu;
-  if (enc.cfg.head === "regression") {
+  const { cfg } = enc;
+  if (typeof pseudo !== "number") {
+    // -dCE/dlogits against the clean argmax labels (mean over the tokens that carry a loss), per step.
+    const rows = prog.T;
+    const targets = enc.inputs.targets.view([rows]);
+    const ids = await pseudoLabelIds(gpu, { labels: pseudo, logits: prog.logits, targets }, {
+      rows,
+      L: cfg.numLabels,
+    });
+    new CommandBatch(gpu, "pseudo-labels").runOnce(ids).submit();
+    return await negativeCrossEntropy(enc, prog, dlogits, pseudo);
+  }
+  if (cfg.head === "regression") {
     const d = dlogits.view([1]);
     return [
       await mseForward(gpu, {
@@ -222,7 +285,7 @@ async function gradientStart(
   }
   // dF/dlogits of F = logits[pseudo] is the one-hot of the clean pass's label, whatever the scaled pass's
   // argmax is (the pseudo-label kernel would take the argmax again at every IG step): written once, no dispatch.
-  const onehot = new Float32Array(enc.cfg.numLabels);
+  const onehot = new Float32Array(cfg.numLabels);
   onehot[pseudo] = 1;
   writeTensor(gpu, dlogits, onehot);
   return [];

@@ -79,8 +79,16 @@ export function attributionHtml(
         headSvg(ex.tokens, s, ex.candidates?.[h], ex.dropped?.[h])
       }</figure>`
     ).join("");
-    return `<section><h2>example ${n + 1}: pseudo-label ${esc(ex.label)} (${ex.pseudo_label})</h2>` +
-      `<p class="text">${esc(ex.tokens.join(" "))}</p><div class="heads">${heads}</div></section>`;
+    // Token classification: one pseudo-label per token that carries a loss, shown as token/label.
+    const title = Array.isArray(ex.label)
+      ? `example ${n + 1}`
+      : `example ${n + 1}: pseudo-label ${esc(ex.label)} (${ex.pseudo_label})`;
+    const labels = ex.label;
+    const text = Array.isArray(labels)
+      ? ex.tokens.map((t, i) => (labels[i] === null ? t : `${t}/${labels[i]}`)).join(" ")
+      : ex.tokens.join(" ");
+    return `<section><h2>${title}</h2>` +
+      `<p class="text">${esc(text)}</p><div class="heads">${heads}</div></section>`;
   }).join("\n");
   const legend = o.p !== undefined
     ? `Dashed red outline: candidate region (top p = ${o.p} of each row's real keys by attribution); ` +

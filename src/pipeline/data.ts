@@ -8,6 +8,7 @@ import { readConll, type TokenExample } from "../data/conll.ts";
 import { type Example, readExamples } from "../data/examples.ts";
 import { GLUE, type GlueTask, readGlue } from "../data/glue.ts";
 import type { DataReader } from "../data/reader.ts";
+import { DataError } from "../data/source.ts";
 
 /** A validation split with the suffix its metric keys get (MNLI mismatched: `_mm`). */
 export interface Split<T> {
@@ -50,6 +51,35 @@ export interface DataOptions {
 /** True for CoNLL-style token files. */
 export function isConllFile(path: string): boolean {
   return /\.(conll|conllu|bio|iob|txt)$/i.test(path);
+}
+
+/**
+ * The text examples of a prediction input (`predict`, `attribute`; labels optional): `textColumn` (default
+ * `text`), and the pair column `text_pair` when the file has one, or `textPairColumn`, then required.
+ */
+export function readTextInput(
+  path: string,
+  o: { textColumn?: string; textPairColumn?: string },
+): DataReader<Example<string | number>> {
+  return readExamples(path, {
+    requireLabel: false,
+    textColumn: o.textColumn ?? "text",
+    textPairColumn: o.textPairColumn === "text_pair" ? undefined : o.textPairColumn,
+  });
+}
+
+/**
+ * Throws unless an input file suits the checkpoint's head (`predict`, `attribute`): a token-classification head
+ * reads CoNLL-style files, the other heads JSONL / CSV / TSV.
+ */
+export function assertInputForHead(path: string, token: boolean): void {
+  if (token && !isConllFile(path)) {
+    const want = "a token-classification checkpoint reads a CoNLL file (.conll, .conllu, .bio, .iob or .txt)";
+    throw new DataError(path, 0, want);
+  }
+  if (!token && isConllFile(path)) {
+    throw new DataError(path, 0, "a CoNLL file needs a token-classification checkpoint");
+  }
 }
 
 async function drain<T>(reader: DataReader<T>): Promise<{ items: T[]; skipped: number }> {

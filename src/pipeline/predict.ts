@@ -5,7 +5,6 @@
  * @module
  */
 import { readConll } from "../data/conll.ts";
-import { readExamples } from "../data/examples.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { requestGpu } from "../gpu/device.ts";
 import { CommandBatch } from "../gpu/encoder.ts";
@@ -13,7 +12,7 @@ import { InOrder, readFloats } from "../gpu/readback.ts";
 import { Encoder } from "../model/encoder.ts";
 import { loadModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
-import { isConllFile } from "./data.ts";
+import { assertInputForHead, readTextInput } from "./data.ts";
 import { argmax, runSizes, softmax } from "./evaluate.ts";
 import { collate, type EncodedExample } from "./tokenize.ts";
 import { ProgramCache } from "./train_step.ts";
@@ -79,8 +78,8 @@ export async function predict(o: PredictOptions): Promise<number> {
         rows += items.length;
       });
     };
-    if (token || isConllFile(o.input)) {
-      if (!token) throw new Error(`${o.input}: a CoNLL file needs a token-classification checkpoint`);
+    assertInputForHead(o.input, token);
+    if (token) {
       for await (const ex of readConll(o.input, { requireLabel: false })) {
         const e = tok.encodeWords(ex.words);
         pending.push({
@@ -90,13 +89,7 @@ export async function predict(o: PredictOptions): Promise<number> {
         if (pending.length === batchSize) await flush();
       }
     } else {
-      const reader = readExamples(o.input, {
-        requireLabel: false,
-        textColumn: o.textColumn ?? "text",
-        // The default pair column is used when present; only a column named by the caller is required.
-        textPairColumn: o.textPairColumn === "text_pair" ? undefined : o.textPairColumn,
-      });
-      for await (const ex of reader) {
+      for await (const ex of readTextInput(o.input, o)) {
         const e = tok.encode(ex.text, ex.textPair ?? null);
         pending.push({ item: { ids: e.ids, typeIds: e.typeIds, target: null } });
         if (pending.length === batchSize) await flush();

@@ -1,17 +1,20 @@
 /**
  * Golden attribution tests: `attribute()` (grad, ig with m = 20, attention) on the first and last layer of the
- * `bert_seq_cls` and `bert_regression` checkpoints against the float64 PyTorch scores of
+ * `bert_seq_cls`, `bert_regression` and `electra_tok_cls` checkpoints against the float64 PyTorch scores of
  * scripts/make_training_fixtures.py (tests/fixtures/attribution): within 1e-3 of the largest |score| + 1e-3
  * relative. Classification: F = the clean pass's pseudo-label logit (fixed along the IG path; the last
- * `bert_seq_cls` example's argmax leaves it at k = 1). Regression: F = -MSE with the gold label.
+ * `bert_seq_cls` example's argmax leaves it at k = 1). Regression: F = -MSE with the gold label. Token
+ * classification (a CoNLL input): F = -CE against the clean pass's argmax labels at each word's first sub-word,
+ * whose labels are checked per token (null elsewhere).
  */
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, rejects as assertRejects } from "node:assert/strict";
 import { openSafetensors } from "../../src/io/safetensors.ts";
 import { attribute } from "../../src/pipeline/attribute_run.ts";
 import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest } from "../_util/gpu.ts";
 
-const FIXTURES = ["bert_seq_cls", "bert_regression"];
+const FIXTURES = ["bert_seq_cls", "bert_regression", "electra_tok_cls"];
+const INPUTS: Record<string, string> = { electra_tok_cls: "electra_tok_cls.conll" };
 const METHODS = ["grad", "ig", "attention"] as const;
 const LAYERS = [0, 1]; // first and last of the two-layer checkpoints
 
@@ -25,15 +28,17 @@ for (const name of FIXTURES) {
       let worst = 0;
       try {
         for (const layer of LAYERS) {
-          const got = await attribute({ model, input: `${dir}/${name}.jsonl`, layer, method, output, gpu });
+          const input = `${dir}/${INPUTS[name] ?? `${name}.jsonl`}`;
+          const got = await attribute({ model, input, layer, method, output, gpu });
           const written = JSON.parse(await Deno.readTextFile(output));
           assertEquals(written.examples.length, got.length);
           for (const [i, ex] of got.entries()) {
             const [NH, T] = expected.info(`${i}.${method}.${layer}`).shape;
             assertEquals(ex.tokens.length, expected.info(`${i}.input_ids`).shape[0], `${name} #${i} tokens`);
+            const pseudo = Array.from(await expected.get(`${i}.pseudo_label`));
             assertEquals(
               ex.pseudo_label,
-              (await expected.get(`${i}.pseudo_label`))[0],
+              Array.isArray(ex.pseudo_label) ? pseudo.map((c) => (c === -100 ? null : c)) : pseudo[0],
               `${name} #${i} label`,
             );
             assertEquals([ex.scores.length, ex.scores[0].length], [NH, T], `${name} #${i} score shape`);
@@ -58,3 +63,23 @@ for (const name of FIXTURES) {
     });
   }
 }
+
+gpuTest(
+  "attribute() refuses an input that does not suit the head, naming the file, and writes nothing",
+  async (gpu) => {
+    const fixtures = new URL("../fixtures", import.meta.url).pathname;
+    const output = `${await Deno.makeTempDir()}/out.json`;
+    const cases = [
+      ["electra_tok_cls", "attribution/bert_seq_cls.jsonl", "reads a CoNLL file"],
+      ["bert_seq_cls", "attribution/electra_tok_cls.conll", "needs a token-classification checkpoint"],
+    ];
+    for (const [name, input, want] of cases) {
+      const path = `${fixtures}/${input}`;
+      await assertRejects(
+        () => attribute({ model: `${fixtures}/${name}`, input: path, layer: 0, method: "grad", output, gpu }),
+        (e: Error) => e.name === "DataError" && e.message.startsWith(`${path}: `) && e.message.includes(want),
+      );
+      await assertRejects(() => Deno.stat(output));
+    }
+  },
+);
