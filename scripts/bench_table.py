@@ -73,7 +73,7 @@ LOADS = ["load_storage_divergent", "load_storage_uniform", "load_uniform_buffer"
          "load_texture", "load_none_fma"]
 for n in LOADS:
     if n in R:
-        rows.append(row(n, f"{m(n):.2f} ns/load", "per invocation, one vec4 (see below)"))
+        rows.append(row(n, f"{m(n):.2f} ns/load", "per invocation, one vec4 (docs/speed.md)"))
 w = [max(len(r[i]) for r in rows + [("benchmark", "median", "target")]) for i in range(3)]
 print(f"| {'benchmark'.ljust(w[0])} | {'median'.rjust(w[1])} | {'target'.ljust(w[2])} |")
 print(f"| {'-'*w[0]} | {'-'*(w[1]-1)}: | {'-'*w[2]} |")
