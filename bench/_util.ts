@@ -5,7 +5,8 @@
  * @module
  */
 import type { Gpu } from "../src/gpu/device.ts";
-import type { Dispatch } from "../src/gpu/encoder.ts";
+import { CommandBatch, type Dispatch } from "../src/gpu/encoder.ts";
+import { readTimestamps } from "../src/gpu/readback.ts";
 import { createTensor, type DType, type Tensor, type TensorOptions } from "../src/gpu/tensor.ts";
 import { summarize, timeGpu, type Timing } from "../src/gpu/timing.ts";
 import { copyKernel } from "../src/kernels/copy.ts";
@@ -132,4 +133,72 @@ export async function bandwidthVsCopy(
     copyGbps.toPrecision(3)
   } GB/s, interleaved)`;
   return r;
+}
+
+/** Per-dispatch GPU times of a list of dispatches (see {@linkcode timeDispatches}), in milliseconds. */
+export interface DispatchTimes {
+  /** Per dispatch: the median time of its compute pass. */
+  run: number[];
+  /** Per dispatch: the median time from the end of the pass before it to its start (its copies, if any). */
+  between: number[];
+  /** Per submit: the sum of both over one run of the list (median over its runs). */
+  totals: number[];
+  /** Median wall clock per run of the list (the submit over its runs), to check the timestamps against. */
+  wall: number;
+}
+
+/**
+ * Times each dispatch of `ds` with `timestamp-query`, one compute pass per dispatch: `reps` runs of the list per
+ * submit, `repeats` submits after one warm-up. Null where the adapter has no timestamp queries. (lavapipe reads
+ * passes after a storage-texture write as near zero; `ds` must not write storage textures.)
+ */
+export async function timeDispatches(
+  gpu: Gpu,
+  ds: Dispatch[],
+  reps: number,
+  repeats: number,
+): Promise<DispatchTimes | null> {
+  if (!gpu.hasTimestamps) return null;
+  const n = ds.length;
+  const querySet = gpu.device.createQuerySet({ type: "timestamp", count: 2 * n * reps });
+  const med = (v: number[]) => summarize(v, "timestamp-query").median;
+  const run: number[][] = ds.map(() => []), between: number[][] = ds.map(() => []);
+  const totals: number[] = [], walls: number[] = [];
+  try {
+    for (let i = 0; i <= repeats; i++) {
+      const batch = new CommandBatch(gpu, "dispatch timing", querySet);
+      for (let r = 0; r < reps; r++) for (const d of ds) batch.run(d).split();
+      const t0 = performance.now();
+      batch.submit();
+      await gpu.sync("dispatch timing");
+      const wall = (performance.now() - t0) / reps;
+      const ts = await readTimestamps(gpu, querySet, 2 * n * reps);
+      if (i === 0) continue; // warm-up
+      const ms = (a: number, b: number) => Number(ts[b] - ts[a]) / 1e6;
+      const perRun: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        let sum = 0;
+        for (let j = 0; j < n; j++) {
+          const q = r * n + j;
+          run[j].push(ms(2 * q, 2 * q + 1));
+          sum += ms(2 * q, 2 * q + 1);
+          if (q > 0) {
+            between[j].push(ms(2 * q - 1, 2 * q));
+            sum += ms(2 * q - 1, 2 * q);
+          }
+        }
+        if (r > 0) perRun.push(sum); // the first run has no gap before its first pass
+      }
+      totals.push(med(perRun.length ? perRun : [0]));
+      walls.push(wall);
+    }
+  } finally {
+    querySet.destroy();
+  }
+  return {
+    run: run.map(med),
+    between: between.map((v) => (v.length ? med(v) : 0)),
+    totals,
+    wall: med(walls),
+  };
 }

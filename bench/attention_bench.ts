@@ -3,11 +3,13 @@
  * (GFLOP/s counting the six matrix products, with its ratio to the matmul's GFLOP/s timed between its
  * samples) and the row softmax (GB/s of one read + one write, with its ratio to the copy bandwidth). The
  * backward is a training step's: dQ, dK and dV; `_with_dA` also writes dA, the gradient with respect to the
- * attention probabilities that only AD-DROP's attribution pass asks for.
+ * attention probabilities that only AD-DROP's attribution pass asks for. Where adapters have timestamp queries,
+ * `_in_sequence` / `_alone` break the forward + backward down by dispatch.
  *
  * @module
  */
 import type { Gpu } from "../src/gpu/device.ts";
+import type { Dispatch } from "../src/gpu/encoder.ts";
 import type { Tensor } from "../src/gpu/tensor.ts";
 import { summarize } from "../src/gpu/timing.ts";
 import { attentionBackward, type AttentionDims, attentionForward } from "../src/kernels/attention.ts";
@@ -17,7 +19,9 @@ import {
   type BenchCase,
   type BenchResult,
   benchTensor,
+  millis,
   rate,
+  timeDispatches,
   timeRepeated,
 } from "./_util.ts";
 import { matmulYardstick } from "./matmul_bench.ts";
@@ -31,6 +35,8 @@ const REPS = 8;
 interface Prepared {
   flops: number;
   note: string;
+  /** The forward's dispatches, then the backward's. */
+  dispatches: Dispatch[];
   /** Milliseconds per forward + backward of each sample. */
   time(o: { warmup: number; repeats: number }): Promise<number[]>;
   destroy(): void;
@@ -58,6 +64,7 @@ async function prepare(gpu: Gpu, d: AttentionDims, withDA = false): Promise<Prep
     ...await attentionBackward(gpu, { ...common, dqkv, dprobs, dout, scratch }, d),
   ];
   return {
+    dispatches: ds,
     flops: 12 * B * NH * T * T * hs,
     note: `fwd+bwd${withDA ? " writing dA" : ""}, 12*B*NH*T*T*hs FLOPs, pDrop ${d.pDrop}${
       d.scalar ? ", scalar" : d.block ? `, ${d.block === 32 ? "32-row" : "8 x 8"} block` : ""
@@ -81,6 +88,67 @@ async function attentionCase(gpu: Gpu, name: string, d: AttentionDims, withDA = 
       summarize(await p.time({ warmup: 1, repeats: 5 }), "wall-clock"),
       p.note,
     );
+  } finally {
+    p.destroy();
+  }
+}
+
+/** The dispatches of one forward + backward at one chunk (S, the row pass, P V; dP', the row pass, dV, dQ, dK). */
+const PARTS = ["S", "rows_forward", "PV", "dP", "rows_backward", "dV", "dQ", "dK"];
+/** Runs of the forward + backward per submit for {@linkcode attentionDispatches}. */
+const DISPATCH_REPS = 12;
+
+/**
+ * Where a forward + backward's time goes: each dispatch's compute pass timed by `timestamp-query`, in sequence
+ * (`_in_sequence`: the sum of the passes and of the time between them, i.e. the texture copies, per run) and
+ * each dispatch alone (`_alone`: repeated 8 x DISPATCH_REPS times per submit with its copies, its inputs then in
+ * cache); per dispatch as `_in_sequence_<part>` / `_alone_<part>`. None without timestamp queries.
+ */
+async function attentionDispatches(gpu: Gpu, name: string, d: AttentionDims): Promise<BenchResult[]> {
+  const p = await prepare(gpu, d);
+  try {
+    const ds = p.dispatches;
+    const parts = ds.length === PARTS.length ? PARTS : ds.map((_, i) => `dispatch${i}`);
+    const seq = await timeDispatches(gpu, ds, DISPATCH_REPS, 5);
+    if (!seq) return [];
+    const alone: number[] = [];
+    for (const x of ds) {
+      const t = (await timeDispatches(gpu, [x], 8 * DISPATCH_REPS, 3))!;
+      alone.push(t.run[0] + t.between[0]);
+    }
+    const list = (v: number[]) => v.map((x, i) => `${parts[i]} ${x.toFixed(2)}`).join(", ");
+    const betweenSum = seq.between.reduce((a, b) => a + b, 0);
+    const total = summarize(seq.totals, "timestamp-query");
+    const aloneSum = alone.reduce((a, b) => a + b, 0);
+    const ms = (n: string, v: number, note: string): BenchResult => ({
+      name: n,
+      unit: "ms",
+      median: v,
+      min: v,
+      max: v,
+      note: `timestamp-query ${note}`,
+    });
+    return [
+      millis(
+        `${name}_in_sequence`,
+        total,
+        `one compute pass per dispatch, ${DISPATCH_REPS} forward + backward runs per submit, 5 submits; per ` +
+          `dispatch (median, ms): ${list(seq.run)}; between passes (the texture copies) ${
+            betweenSum.toFixed(2)
+          }; wall clock ${seq.wall.toFixed(1)} ms per run`,
+      ),
+      ms(
+        `${name}_alone`,
+        aloneSum,
+        `each dispatch repeated ${
+          8 * DISPATCH_REPS
+        } times per submit with its copies (inputs in cache), summed; ` +
+          `per dispatch (ms): ${list(alone)}`,
+      ),
+      ...seq.run.map((v, i) => ms(`${name}_in_sequence_${parts[i]}`, v, "its pass, in sequence")),
+      ms(`${name}_in_sequence_between`, betweenSum, "between the passes (the texture copies), in sequence"),
+      ...alone.map((v, i) => ms(`${name}_alone_${parts[i]}`, v, "its pass and copies, repeated alone")),
+    ];
   } finally {
     p.destroy();
   }
@@ -163,6 +231,7 @@ export const benchmarks: BenchCase[] = [
         await attentionCase(gpu, `${name}_with_dA`, d, true),
         await attentionCase(gpu, `${name}_block8`, { ...d, block: 8 }),
         await attentionCase(gpu, `${name}_scalar`, { ...d, scalar: true }),
+        ...await attentionDispatches(gpu, name, d),
       ];
     },
   },

@@ -50,6 +50,10 @@ rows = [
     row("attention_fwd_bwd_b8_h12_t128_d64_block8", f(m("attention_fwd_bwd_b8_h12_t128_d64_block8"), "GFLOP/s"),
         "the 8 x 8 block kernel (hardware default), same run"),
 ]
+if "attention_fwd_bwd_b8_h12_t128_d64_in_sequence" in R:
+    rows.append(row("attention_fwd_bwd_b8_h12_t128_d64_in_sequence",
+                    f(m("attention_fwd_bwd_b8_h12_t128_d64_in_sequence"), "ms"),
+                    f"by dispatch (timestamps; each alone: {f(m('attention_fwd_bwd_b8_h12_t128_d64_alone'), 'ms')})"))
 MEMORY_BOUND = ["layernorm_forward", "layernorm_backward", "gelu_forward", "gelu_backward",
                 "softmax_forward_12288x128", "cross_entropy", "adamw_update", "grad_norm"]
 for n in MEMORY_BOUND:

@@ -167,6 +167,12 @@ export class CommandBatch {
     return this;
   }
 
+  /** Ends the current compute pass: the next dispatch opens its own (per-dispatch timestamps, `timestamps`). */
+  split(): this {
+    this.#endPass();
+    return this;
+  }
+
   /** Records dispatches that are destroyed after this batch is submitted (one-off calls). */
   runOnce(...dispatches: Dispatch[]): this {
     this.#transient.push(...dispatches);

@@ -9,6 +9,7 @@ import { createTensor, writeTensor } from "../../src/gpu/tensor.ts";
 import { residualForward } from "../../src/kernels/residual.ts";
 import { timeGpu } from "../../src/gpu/timing.ts";
 import { gpuTest } from "../_util/gpu.ts";
+import { timeDispatches } from "../../bench/_util.ts";
 
 gpuTest("device: asks for the adapter's maximum limits and describes the adapter", (gpu) => {
   const a = gpu.adapter.limits;
@@ -112,6 +113,32 @@ gpuTest("GPU timing returns positive medians", async (gpu) => {
   assert.ok(timing.min <= timing.median && timing.median <= timing.max);
   assert.ok(timing.median >= 0);
   t.destroy();
+});
+
+gpuTest("split() gives each dispatch its own pass; timeDispatches times each one", async (gpu) => {
+  const [a, b, out] = [
+    await createTensor(gpu, [1024]),
+    await createTensor(gpu, [1024]),
+    await createTensor(gpu, [1024]),
+  ];
+  const d = await residualForward(gpu, { out, inp1: a, inp2: b });
+  const one = new CommandBatch(gpu, "one pass").run(d, d);
+  const two = new CommandBatch(gpu, "two passes").run(d).split().run(d);
+  assert.equal(one.passes, 1);
+  assert.equal(two.passes, 2);
+  one.submit();
+  two.submit();
+  const t = await timeDispatches(gpu, [d, d, d], 4, 2);
+  if (gpu.hasTimestamps) {
+    assert.ok(t);
+    assert.equal(t.run.length, 3);
+    assert.equal(t.between.length, 3);
+    assert.equal(t.totals.length, 2);
+    assert.ok([...t.run, ...t.between, ...t.totals].every((x) => Number.isFinite(x) && x >= 0));
+    assert.ok(t.wall > 0);
+  } else assert.equal(t, null);
+  d.destroy();
+  for (const x of [a, b, out]) x.destroy();
 });
 
 gpuTest("tensor views: write, read, zero and bind a range of a buffer", async (gpu) => {
