@@ -21,7 +21,13 @@ import { summarize, timeWall, type Timing } from "../src/gpu/timing.ts";
 import { type BenchCase, type BenchResult, millis } from "./_util.ts";
 
 const B = 8;
-const IG_RUNS = { warmup: 1, repeats: 3 };
+/**
+ * Samples per case: the AD-DROP ratios are medians over adjacent pairs, and over 5 pairs (3 for IG) they moved
+ * by up to a third between full runs of the same code on this host (layer 0: 1.43x at 2026-11-27 04:13, 1.91x
+ * at 05:33), so 9 pairs (5 for IG).
+ */
+const RUNS = { warmup: 2, repeats: 9 };
+const IG_RUNS = { warmup: 1, repeats: 5 };
 const T = 128;
 
 /** A model shape and batch for {@linkcode setup}: BERT-mini at B = 8, T = 128 unless given. */
@@ -78,7 +84,7 @@ async function measure(
   gpu: Gpu,
   name: string,
   ad: Partial<AdDropOptions> | null,
-  runs = { warmup: 2, repeats: 5 },
+  runs = RUNS,
 ): Promise<BenchResult[]> {
   const s = await setup(gpu);
   const addrop = ad
