@@ -9,7 +9,7 @@ import { readFloats } from "../gpu/readback.ts";
 import { openSafetensors } from "../io/safetensors.ts";
 import { type ConfigOptions, loadConfig, type ModelConfig } from "./config.ts";
 import { ParamStore } from "./param_store.ts";
-import { loadWeights, type ParamSpec } from "./weights.ts";
+import { loadWeights, type ParamSpec, WeightError } from "./weights.ts";
 
 /** A checkpoint's config and parameters on the GPU. */
 export interface LoadedModel {
@@ -31,7 +31,9 @@ export async function loadModel(
   const cfg = await loadConfig(`${dir}/config.json`, options);
   const source = await openSafetensors(dir);
   try {
-    const w = await loadWeights(cfg, source, { seed: options.seed ?? 0 });
+    const w = await loadWeights(cfg, source, { seed: options.seed ?? 0 }).catch((e) => {
+      throw e instanceof WeightError ? new WeightError(`${dir}: ${e.message}`) : e;
+    });
     const store = await ParamStore.create(gpu, w.specs);
     store.upload(gpu, w.params);
     return { cfg, specs: w.specs, store, initialised: w.initialised, unexpected: w.unexpected };

@@ -231,7 +231,15 @@ export async function loadWeights(
       const file = byName.get(n)!;
       const found = source.info(file).shape;
       if (found.length !== partShape.length || found.some((d, i) => d !== partShape[i])) {
-        throw new WeightError(`tensor '${file}': expected shape ${fmt(partShape)}, found ${fmt(found)}`);
+        const why = spec.head
+          ? ` (the task head for ${cfg.numLabels} label${
+            cfg.numLabels === 1 ? "" : "s"
+          }: this checkpoint's head ` +
+            `was built for another label set; start from its base encoder, or train with the labels it knows)`
+          : "";
+        throw new WeightError(
+          `tensor '${file}': expected shape ${fmt(partShape)}, found ${fmt(found)}${why}`,
+        );
       }
       out.set(await source.get(file), k * size(partShape));
       used.add(file);

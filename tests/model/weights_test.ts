@@ -188,7 +188,16 @@ Deno.test("weights: missing encoder tensors and shape mismatches are errors nami
   u.set("classifier.out_proj.weight", { shape: [3, 32], data: new Float32Array(96) });
   await assert.rejects(() => loadWeights(cfg, memory(u)), (e) =>
     e instanceof WeightError &&
-    e.message === "tensor 'classifier.out_proj.weight': expected shape [2, 32], found [3, 32]");
+    e.message.startsWith(
+      "tensor 'classifier.out_proj.weight': expected shape [2, 32], found [3, 32] (the task " +
+        "head for 2 labels",
+    ));
+  // An encoder tensor of the wrong shape says nothing of labels.
+  const v = await fixtureTensors("roberta_seq_cls");
+  v.set("roberta.embeddings.LayerNorm.bias", { shape: [31], data: new Float32Array(31) });
+  await assert.rejects(() => loadWeights(cfg, memory(v)), (e) =>
+    e instanceof WeightError &&
+    e.message === "tensor 'roberta.embeddings.LayerNorm.bias': expected shape [32], found [31]");
 });
 
 Deno.test("weights: ELECTRA with embedding_size == hidden_size has no embeddings_project", () => {
