@@ -17,6 +17,17 @@ export function intFlag(flag: string, value: string, min = 1): number {
   return n;
 }
 
+/** Errors about the user's input, by name: their message says it all, so no stack is printed. */
+const KNOWN = new Set([
+  "DataError",
+  "LabelError",
+  "SafetensorsError",
+  "WeightError",
+  "ShapeError",
+  "RangeError",
+  "InputError",
+]);
+
 /** Runs `main`; on error prints `addrop: <message>` and exits with status 1 (2 for bad options). */
 export async function runCli(main: () => Promise<void>): Promise<void> {
   try {
@@ -24,9 +35,7 @@ export async function runCli(main: () => Promise<void>): Promise<void> {
   } catch (e) {
     const err = e as Error;
     const known = err instanceof OptionsError || err instanceof ConfigError || err instanceof GpuError ||
-      ["DataError", "LabelError", "SafetensorsError", "WeightError", "ShapeError", "RangeError"].includes(
-        err.name,
-      );
+      KNOWN.has(err.name);
     console.error(`addrop: ${known ? err.message : err.stack ?? err.message}`);
     Deno.exit(err instanceof OptionsError ? 2 : 1);
   }

@@ -8,6 +8,7 @@
  */
 
 import { CONTINUATION, SPECIAL_TOKENS } from "./wordpiece.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** Options of the tokenizer files. */
 export interface TokenizerFileOptions {
@@ -19,14 +20,14 @@ export interface TokenizerFileOptions {
 
 function specialId(tokens: readonly string[], token: string): number {
   const id = tokens.indexOf(token);
-  if (id < 0) throw new Error(`special token ${token} is missing from the vocabulary`);
+  if (id < 0) throw new InputError(`special token ${token} is missing from the vocabulary`);
   return id;
 }
 
 /** `vocab.txt`: one token per line in id order, trailing newline. */
 export function vocabTxt(tokens: readonly string[]): string {
   const bad = tokens.find((t) => /[\r\n]/.test(t) || t === "");
-  if (bad !== undefined) throw new Error(`token ${JSON.stringify(bad)} cannot be written to vocab.txt`);
+  if (bad !== undefined) throw new InputError(`token ${JSON.stringify(bad)} cannot be written to vocab.txt`);
   return tokens.join("\n") + "\n";
 }
 

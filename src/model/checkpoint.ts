@@ -16,6 +16,7 @@ import { readParams } from "./model.ts";
 import type { ParamStore } from "./param_store.ts";
 import type { TextTokenizer } from "./tokenizer.ts";
 import { type ParamSpec, saveWeights } from "./weights.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** Writes config.json, model.safetensors and the tokenizer files of a model into `dir`. */
 export async function saveCheckpoint(
@@ -76,7 +77,7 @@ export async function loadTrainerState(gpu: Gpu, dir: string, store: ParamStore)
     for (const [name, t] of [["adam.m", store.m], ["adam.v", store.v]] as const) {
       const data = await src.get(name);
       if (data.length !== t.size) {
-        throw new Error(
+        throw new InputError(
           `${dir}/optimizer.safetensors: '${name}' has ${data.length} values, the model needs ${t.size}`,
         );
       }

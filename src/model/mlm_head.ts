@@ -20,6 +20,7 @@ import { crossEntropyForward } from "../kernels/loss.ts";
 import { matmulBackward, matmulForward } from "../kernels/matmul.ts";
 import type { ModelConfig } from "./config.ts";
 import type { ParamStore } from "./param_store.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** Share of the tokens a batch may mask at most per sequence (BERT's 15%, rounded up, at least 1). */
 export const MLM_MAX_SHARE = 0.15;
@@ -71,7 +72,7 @@ export async function allocateMlm(
   maxLength: number,
 ): Promise<MlmActivations> {
   if (cfg.embeddingSize !== cfg.hiddenSize) {
-    throw new Error(
+    throw new InputError(
       `masked_lm head: embedding size ${cfg.embeddingSize} differs from hidden size ${cfg.hiddenSize} ` +
         `(the tied decoder needs them equal)`,
     );

@@ -8,6 +8,7 @@
 import { Tokenizer } from "npm:@huggingface/tokenizers@0.2.0";
 import { join } from "node:path";
 import { byteLevelBpeTokenizerJson, tokenContent, wordPieceTokenizerJson } from "./tokenizer_json.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** Label of tokens that no loss is computed on (special tokens, later sub-tokens of a word, padding). */
 export const IGNORE_INDEX = -100;
@@ -80,7 +81,7 @@ export class TextTokenizer {
     this.#unkId = model?.unk_token ? tokenizer.token_to_id(model.unk_token) : undefined;
     const pad = tokenContent(config.pad_token) ?? (this.#byteLevel ? "<pad>" : "[PAD]");
     const padId = tokenizer.token_to_id(pad);
-    if (padId === undefined) throw new Error(`tokenizer: pad token '${pad}' is not in the vocabulary`);
+    if (padId === undefined) throw new InputError(`tokenizer: pad token '${pad}' is not in the vocabulary`);
     this.padId = padId;
     const budgetPair = this.#post([], []).length;
     if (budgetPair >= this.maxLength) {
@@ -193,7 +194,7 @@ async function readJson(path: string): Promise<Record<string, unknown> | null> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new InputError(`${path}: not valid JSON (${(e as Error).message})`);
   }
 }
 
@@ -226,7 +227,7 @@ export async function loadTokenizer(dir: string, options: TextTokenizerOptions =
         join(dir, "vocab.json"),
       );
     } else {
-      throw new Error(`${dir}: no tokenizer.json, vocab.txt, or vocab.json with merges.txt`);
+      throw new InputError(`${dir}: no tokenizer.json, vocab.txt, or vocab.json with merges.txt`);
     }
   }
   return new TextTokenizer(new Tokenizer(json, config), json, config, options);

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { InputError } from "../io/input_error.ts";
+
 /** A token from tokenizer_config.json: a plain string or an AddedToken object `{content, ...}`. */
 export function tokenContent(v: unknown): string | undefined {
   if (typeof v === "string") return v;
@@ -41,7 +43,7 @@ function addedTokens(
 
 function require(vocab: Map<string, number>, token: string, file: string): number {
   const id = vocab.get(token);
-  if (id === undefined) throw new Error(`${file}: special token '${token}' is not in the vocabulary`);
+  if (id === undefined) throw new InputError(`${file}: special token '${token}' is not in the vocabulary`);
   return id;
 }
 
@@ -130,7 +132,7 @@ export function byteLevelBpeTokenizerJson(
   const merges = mergeLines.filter((l) => l.length > 0 && !l.startsWith("#version")).map((l) => {
     const parts = l.split(" ");
     if (parts.length !== 2) {
-      throw new Error(`merges.txt: line '${l}' is not two tokens separated by one space`);
+      throw new InputError(`merges.txt: line '${l}' is not two tokens separated by one space`);
     }
     return l;
   });

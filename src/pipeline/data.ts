@@ -9,6 +9,7 @@ import { type Example, readExamples } from "../data/examples.ts";
 import { GLUE, type GlueTask, readGlue } from "../data/glue.ts";
 import type { DataReader } from "../data/reader.ts";
 import { DataError } from "../data/source.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** A validation split with the suffix its metric keys get (MNLI mismatched: `_mm`). */
 export interface Split<T> {
@@ -106,7 +107,7 @@ export async function loadRunData(o: DataOptions, needTrain = true): Promise<Run
   const trainPath = o.train ?? (o.task === "conll2003" ? `${o.dataDir ?? "."}/train.txt` : undefined);
   const validPath = o.validation ?? (o.task === "conll2003" ? `${o.dataDir ?? "."}/valid.txt` : undefined);
   if (needTrain && !trainPath) {
-    throw new Error("no training data: give --train FILE or --task with --data-dir");
+    throw new InputError("no training data: give --train FILE or --task with --data-dir");
   }
   const token = o.task === "conll2003" || [trainPath, validPath].some((p) => p && isConllFile(p));
   if (token) {

@@ -11,6 +11,7 @@ import { readExamples } from "../data/examples.ts";
 import { countWords, trainWordPiece } from "../data/wordpiece.ts";
 import { createScratchModel } from "../model/scratch.ts";
 import { type RunEvent, train, type TrainResult } from "./run.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** The shipped pretrained model (issue 7); used when present. */
 export const SHIPPED_MODEL = "models/addrop-tiny";
@@ -47,7 +48,7 @@ async function scratchModel(dir: string, info: (m: string) => void): Promise<str
 export async function defaultRun(onEvent: (e: RunEvent) => void): Promise<TrainResult> {
   const info = (message: string) => onEvent({ type: "info", message });
   if (!(await exists(`${DATA}/train.jsonl`))) {
-    throw new Error(
+    throw new InputError(
       `the bundled data set ${DATA}/ is missing: run \`deno task prepare-data\` in the repository root`,
     );
   }

@@ -18,6 +18,7 @@ import { loadRunData } from "./data.ts";
 import { computeMetrics, predictLogits, runSizes, sequencePredictions, wordPredictions } from "./evaluate.ts";
 import { type EncodedExample, encodeTokenExample } from "./tokenize.ts";
 import { ProgramCache } from "./train_step.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** Options of {@linkcode evaluate}. */
 export interface EvaluateOptions {
@@ -55,7 +56,7 @@ export async function evaluate(o: EvaluateOptions): Promise<Record<string, numbe
     regression,
   }, false);
   if (data.validation.length === 0) {
-    throw new Error("evaluate: give --validation FILE or --task with --data-dir");
+    throw new InputError("evaluate: give --validation FILE or --task with --data-dir");
   }
   const space: LabelSpace = regression ? { kind: "regression" } : {
     kind: "classification",

@@ -11,6 +11,7 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { loadConfig, type ModelConfig } from "../model/config.ts";
 import { createScratchModel } from "../model/scratch.ts";
 import { isConllFile } from "./data.ts";
+import { InputError } from "../io/input_error.ts";
 
 /**
  * Writes `src`'s examples to `dst` in `hashOrder` (idHash of each JSONL line, or of each CoNLL sentence block):
@@ -57,16 +58,16 @@ export async function scratchCopy(model: string, dir: string, seed: number): Pro
   if (await Deno.stat(`${dir}/model.safetensors`).then(() => true, () => false)) return dir;
   const cfg = await loadConfig(`${model}/config.json`);
   if (cfg.modelType !== "bert") {
-    throw new Error(
+    throw new InputError(
       `scratch baseline: ${model} is a ${cfg.modelType} model; only BERT can be made from scratch`,
     );
   }
   if (!["gelu", "gelu_new", "relu"].includes(cfg.hiddenAct)) {
-    throw new Error(`scratch baseline: ${model}/config.json has hidden_act '${cfg.hiddenAct}'`);
+    throw new InputError(`scratch baseline: ${model}/config.json has hidden_act '${cfg.hiddenAct}'`);
   }
   const vocab = (await Deno.readTextFile(`${model}/vocab.txt`)).replace(/\r?\n$/, "").split(/\r?\n/);
   if (vocab.length !== cfg.vocabSize) {
-    throw new Error(
+    throw new InputError(
       `scratch baseline: ${model}/vocab.txt has ${vocab.length} tokens, config.json vocab_size ${cfg.vocabSize}`,
     );
   }
@@ -95,7 +96,7 @@ export async function scratchCopy(model: string, dir: string, seed: number): Pro
   const made = await loadConfig(`${part}/config.json`);
   const differ = SAME.filter((k) => made[k] !== cfg[k]);
   if (differ.length) {
-    throw new Error(
+    throw new InputError(
       `scratch baseline: the new model differs from ${model} in ${
         differ.map((k) => `${k} (${made[k]} vs ${cfg[k]})`).join(", ")
       }`,

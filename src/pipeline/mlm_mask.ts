@@ -10,6 +10,7 @@
  * @module
  */
 import { Purpose, randUniform, streamId } from "../reference/random.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** Ignored label (no loss). */
 export const IGNORE = -100;
@@ -56,7 +57,7 @@ export function maskTokens(
   const prob = o.probability ?? 0.15;
   const special = new Set(o.specialIds);
   const regular = Array.from({ length: o.vocabSize }, (_, i) => i).filter((i) => !special.has(i));
-  if (!regular.length) throw new Error(`masking: every one of the ${o.vocabSize} tokens is special`);
+  if (!regular.length) throw new InputError(`masking: every one of the ${o.vocabSize} tokens is special`);
   const inputIds = Int32Array.from(ids);
   const labels = new Int32Array(B * T).fill(IGNORE);
   for (let b = 0; b < B; b++) {

@@ -16,6 +16,7 @@ import { assertInputForHead, readTextInput } from "./data.ts";
 import { argmax, runSizes, softmax } from "./evaluate.ts";
 import { collate, type EncodedExample } from "./tokenize.ts";
 import { ProgramCache } from "./train_step.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** Options of {@linkcode predict}. */
 export interface PredictOptions {
@@ -36,7 +37,7 @@ export async function predict(o: PredictOptions): Promise<number> {
   const model = await loadModel(gpu, o.model);
   const cfg = model.cfg;
   if (cfg.head === "none" || cfg.head === "masked_lm") {
-    throw new Error(
+    throw new InputError(
       `${o.model}/config.json: the checkpoint has no task head (architectures ${
         cfg.architectures.join(", ")
       })`,

@@ -23,6 +23,7 @@ import { Optimizer } from "./optimizer.ts";
 import { CorpusStream, type StreamCursor } from "./pretrain_data.ts";
 import { learningRate, warmupSteps } from "./schedule.ts";
 import { ProgramCache, type StepStats, TrainStep } from "./train_step.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** Options of {@linkcode pretrain} (the `deno task pretrain` flags). */
 export interface PretrainOptions {
@@ -116,7 +117,7 @@ export async function pretrain(
   if (!resuming) await createModel(o);
   const model = await loadModel(gpu, out, { seed: o.seed });
   if (model.cfg.head !== "masked_lm") {
-    throw new Error(`${out}/config.json: head '${model.cfg.head}', pretraining needs BertForMaskedLM`);
+    throw new InputError(`${out}/config.json: head '${model.cfg.head}', pretraining needs BertForMaskedLM`);
   }
   const cfg = model.cfg;
   const tokenizer = await loadTokenizer(out, { maxLength: o.maxLength });
@@ -289,9 +290,9 @@ async function copyInitialWeights(from: string, vocabDir: string, output: string
   const [a, b] = await Promise.all(
     [`${from}/vocab.txt`, `${vocabDir}/vocab.txt`].map((f) => Deno.readTextFile(f).catch(() => null)),
   );
-  if (a === null) throw new Error(`--init-from ${from}: no vocab.txt there`);
+  if (a === null) throw new InputError(`--init-from ${from}: no vocab.txt there`);
   if (a !== b) {
-    throw new Error(
+    throw new InputError(
       `--init-from ${from}: its vocab.txt differs from ${vocabDir}/vocab.txt; use the same vocabulary`,
     );
   }
@@ -302,7 +303,7 @@ async function copyInitialWeights(from: string, vocabDir: string, output: string
       const want = fresh.info(name).shape;
       const have = init.names().includes(name) ? init.info(name).shape : null;
       if (!have || have.join("x") !== want.join("x")) {
-        throw new Error(
+        throw new InputError(
           `--init-from ${from}/model.safetensors: tensor '${name}' is ${
             have ? have.join("x") : "missing"
           }, the size options give ${want.join("x")}`,

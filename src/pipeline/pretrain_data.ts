@@ -8,6 +8,7 @@
  */
 import type { TextTokenizer } from "../model/tokenizer.ts";
 import { epochOrder } from "./schedule.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** Where the stream stands: the next token is token `offset` of line `order[epoch][line]`. */
 export interface StreamCursor {
@@ -29,7 +30,7 @@ export interface SpecialIds {
 export function specialIds(tok: TextTokenizer): SpecialIds {
   const id = (t: string) => {
     const v = tok.tokenizer.token_to_id(t);
-    if (v === undefined) throw new Error(`tokenizer: special token ${t} is not in the vocabulary`);
+    if (v === undefined) throw new InputError(`tokenizer: special token ${t} is not in the vocabulary`);
     return v;
   };
   return { pad: id("[PAD]"), unk: id("[UNK]"), cls: id("[CLS]"), sep: id("[SEP]"), mask: id("[MASK]") };
@@ -46,7 +47,7 @@ export class CorpusStream {
 
   constructor(text: string, readonly tokenizer: TextTokenizer, readonly seed: number) {
     this.lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
-    if (!this.lines.length) throw new Error("pretraining corpus: no non-empty line");
+    if (!this.lines.length) throw new InputError("pretraining corpus: no non-empty line");
     this.ids = specialIds(tokenizer);
   }
 

@@ -31,6 +31,7 @@ import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./sc
 import { type EncodedExample, encodeExample, encodeTokenExample } from "./tokenize.ts";
 import { collate } from "./tokenize.ts";
 import { ProgramCache, type StepStats, TrainStep } from "./train_step.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** Something the run reports: a step, an evaluation, or a line of information. */
 export type RunEvent =
@@ -82,7 +83,7 @@ export async function train(
   onEvent: (e: RunEvent) => void = () => {},
   env: TrainEnvironment = {},
 ): Promise<TrainResult> {
-  if (!o.model) throw new Error("train: no --model given");
+  if (!o.model) throw new InputError("train: no --model given");
   const info = (message: string) => onEvent({ type: "info", message });
   const outDir = o.outputDir ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const lastDir = `${outDir}/last`;

@@ -9,6 +9,7 @@ import type { Example } from "../data/examples.ts";
 import { type LabelSpace, labelToId } from "../data/labels.ts";
 import type { EncodedBatch } from "../model/encoder.ts";
 import { IGNORE_INDEX, padBatch, type TextTokenizer } from "../model/tokenizer.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** One example as token ids with its target: a class id, a float (regression) or per-token class ids. */
 export interface EncodedExample {
@@ -41,7 +42,7 @@ export function encodeExample(
 
 /** Encodes a token-classification example (pre-split words with one tag each, or none). */
 export function encodeTokenExample(tok: TextTokenizer, ex: TokenExample, space: LabelSpace): EncodedExample {
-  if (space.kind !== "classification") throw new Error("token classification needs class labels");
+  if (space.kind !== "classification") throw new InputError("token classification needs class labels");
   const labels = ex.labels.length ? ex.labels.map((l) => labelToId(space, l)) : undefined;
   const enc = tok.encodeWords(ex.words, labels);
   return { ids: enc.ids, typeIds: enc.typeIds, target: null, tokenTargets: enc.labels, wordIds: enc.wordIds };

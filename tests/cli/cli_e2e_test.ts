@@ -169,3 +169,23 @@ cliTest("tasks/predict.ts and tasks/evaluate.ts run on a checkpoint", true, asyn
   }
   assertEquals(await tmpFiles(dir), []);
 });
+
+cliTest(
+  "tasks/predict.ts: a checkpoint without tokenizer files exits 1 naming the directory, with no stack or output",
+  true,
+  async (dir) => {
+    const { model, data } = await fixture(dir);
+    for (const f of ["tokenizer.json", "vocab.txt", "vocab.json", "merges.txt"]) {
+      await Deno.remove(`${model}/${f}`).catch(() => {});
+    }
+    const r = await run("predict", ["--model", model, "--input", data, "--output", `${dir}/out.jsonl`]);
+    assertEquals(r.code, 1, r.stderr);
+    assert(
+      r.stderr.includes(`addrop: ${model}: no tokenizer.json, vocab.txt, or vocab.json with merges.txt`),
+      r.stderr,
+    );
+    assert(!r.stderr.includes("    at "), `a known error prints no stack:\n${r.stderr}`);
+    await absent(`${dir}/out.jsonl`);
+    assertEquals(await tmpFiles(dir), []);
+  },
+);
