@@ -61,7 +61,11 @@ await runCli(async () => {
   }
   const options: TrainOptions = await loadTrainOptions(flags, config as string | undefined);
   const result = await train(options, report);
-  console.log(`best epoch ${result.bestEpoch}: ${result.metricName} = ${result.bestMetric}`);
+  console.log(
+    result.bestMetric === null
+      ? `no validation data: the output holds the last epoch (${result.bestEpoch})`
+      : `best epoch ${result.bestEpoch}: ${result.metricName} = ${result.bestMetric}`,
+  );
   console.log(`output: ${result.outputDir}`);
 });
 
@@ -91,8 +95,9 @@ function report(e: RunEvent): void {
   } else {
     bar?.stop();
     bar = null;
-    const m = Object.entries(e.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`)
-      .join(", ");
+    const shown = Object.entries(e.metrics).filter(([k]) => k !== "epoch");
+    if (!shown.length) return; // no validation data: nothing was evaluated
+    const m = shown.map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(", ");
     console.error(`eval after epoch ${e.epoch}: ${m}`);
   }
 }

@@ -10,6 +10,7 @@ import { openSafetensors } from "../io/safetensors.ts";
 import { type ConfigOptions, loadConfig, type ModelConfig } from "./config.ts";
 import { ParamStore } from "./param_store.ts";
 import { loadWeights, type ParamSpec, WeightError } from "./weights.ts";
+import { InputError } from "../io/input_error.ts";
 
 /** A checkpoint's config and parameters on the GPU. */
 export interface LoadedModel {
@@ -40,6 +41,26 @@ export async function loadModel(
   } finally {
     source.close();
   }
+}
+
+/**
+ * {@linkcode loadModel} for the commands that use a checkpoint's task head (predict, evaluate, attribute): an
+ * {@link InputError} naming the config when it has none (a base encoder or a masked-language model), with
+ * nothing left allocated.
+ */
+export async function loadTaskModel(gpu: Gpu, dir: string): Promise<LoadedModel> {
+  const model = await loadModel(gpu, dir);
+  const { head, architectures } = model.cfg;
+  if (head === "none" || head === "masked_lm") {
+    model.store.destroy();
+    throw new InputError(
+      `${dir}/config.json: the checkpoint has no task head (architectures ${
+        architectures.join(", ") || "none"
+      }); ` +
+        "fine-tune it on a task first (deno task train)",
+    );
+  }
+  return model;
 }
 
 /** Reads every parameter back, in spec order. */

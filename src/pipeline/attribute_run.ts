@@ -22,7 +22,7 @@ import { mseForward } from "../kernels/loss.ts";
 import { pseudoLabelIds } from "../kernels/pseudo_label.ts";
 import { scale } from "../kernels/scale.ts";
 import { Encoder } from "../model/encoder.ts";
-import { loadModel } from "../model/model.ts";
+import { loadTaskModel } from "../model/model.ts";
 import { buildAttributionBackward, buildProgram } from "../model/program.ts";
 import { IGNORE_INDEX, loadTokenizer } from "../model/tokenizer.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -65,7 +65,10 @@ export interface AttributedExample {
 /** Computes the attribution of every example and writes the JSON (and HTML) files. */
 export async function attribute(o: AttributeOptions): Promise<AttributedExample[]> {
   const gpu = o.gpu ?? await requestGpu();
-  const model = await loadModel(gpu, o.model);
+  const model = await loadTaskModel(gpu, o.model).catch((e) => {
+    if (!o.gpu) gpu.destroy();
+    throw e;
+  });
   const cfg = model.cfg;
   const token = cfg.head === "token_classification";
   try {

@@ -12,7 +12,7 @@ import type { Gpu } from "../gpu/device.ts";
 import { requestGpu } from "../gpu/device.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { Encoder } from "../model/encoder.ts";
-import { loadModel } from "../model/model.ts";
+import { loadTaskModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { loadRunData } from "./data.ts";
 import { computeMetrics, predictLogits, runSizes, sequencePredictions, wordPredictions } from "./evaluate.ts";
@@ -41,7 +41,10 @@ export interface EvaluateOptions {
 /** Metrics per validation split (keys suffixed as in training, e.g. MNLI's `_mm`). */
 export async function evaluate(o: EvaluateOptions): Promise<Record<string, number>> {
   const gpu = o.gpu ?? await requestGpu();
-  const model = await loadModel(gpu, o.model);
+  const model = await loadTaskModel(gpu, o.model).catch((e) => {
+    if (!o.gpu) gpu.destroy();
+    throw e;
+  });
   const cfg = model.cfg;
   const token = cfg.head === "token_classification";
   const regression = cfg.head === "regression";

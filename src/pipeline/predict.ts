@@ -10,13 +10,12 @@ import { requestGpu } from "../gpu/device.ts";
 import { CommandBatch } from "../gpu/encoder.ts";
 import { InOrder, readFloats } from "../gpu/readback.ts";
 import { Encoder } from "../model/encoder.ts";
-import { loadModel } from "../model/model.ts";
+import { loadTaskModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { assertInputForHead, readTextInput } from "./data.ts";
 import { argmax, runSizes, softmax } from "./evaluate.ts";
 import { collate, type EncodedExample } from "./tokenize.ts";
 import { ProgramCache } from "./train_step.ts";
-import { InputError } from "../io/input_error.ts";
 
 /** Options of {@linkcode predict}. */
 export interface PredictOptions {
@@ -34,15 +33,11 @@ export interface PredictOptions {
 /** Writes predictions for every row of `input` to `output` (JSONL) and returns the row count. */
 export async function predict(o: PredictOptions): Promise<number> {
   const gpu = o.gpu ?? await requestGpu();
-  const model = await loadModel(gpu, o.model);
+  const model = await loadTaskModel(gpu, o.model).catch((e) => {
+    if (!o.gpu) gpu.destroy();
+    throw e;
+  });
   const cfg = model.cfg;
-  if (cfg.head === "none" || cfg.head === "masked_lm") {
-    throw new InputError(
-      `${o.model}/config.json: the checkpoint has no task head (architectures ${
-        cfg.architectures.join(", ")
-      })`,
-    );
-  }
   const { maxLength, batchSize } = runSizes(o, cfg.maxSequenceLength);
   const tok = await loadTokenizer(o.model, { maxLength, typeIds: cfg.typeVocabSize > 1 });
   const enc = await Encoder.create(gpu, cfg, model.store, { maxBatch: batchSize, maxLength });

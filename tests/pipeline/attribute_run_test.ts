@@ -10,6 +10,8 @@
 import { deepStrictEqual as assertEquals, rejects as assertRejects } from "node:assert/strict";
 import { openSafetensors } from "../../src/io/safetensors.ts";
 import { attribute } from "../../src/pipeline/attribute_run.ts";
+import { evaluate } from "../../src/pipeline/evaluate_run.ts";
+import { predict } from "../../src/pipeline/predict.ts";
 import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest } from "../_util/gpu.ts";
 
@@ -81,5 +83,22 @@ gpuTest(
       );
       await assertRejects(() => Deno.stat(output));
     }
+  },
+);
+
+gpuTest(
+  "attribute(), predict() and evaluate() refuse a checkpoint without a task head, naming its config",
+  async (gpu) => {
+    const fixtures = new URL("../fixtures", import.meta.url).pathname;
+    const model = `${fixtures}/bert_mlm`;
+    const input = `${fixtures}/attribution/bert_seq_cls.jsonl`;
+    const output = `${await Deno.makeTempDir()}/out`;
+    const want = (e: Error) =>
+      e.name === "InputError" &&
+      e.message.startsWith(`${model}/config.json: the checkpoint has no task head`);
+    await assertRejects(() => attribute({ model, input, layer: 0, method: "grad", output, gpu }), want);
+    await assertRejects(() => predict({ model, input, output, gpu }), want);
+    await assertRejects(() => evaluate({ model, validation: input, gpu }), want);
+    await assertRejects(() => Deno.stat(output));
   },
 );
