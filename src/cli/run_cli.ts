@@ -17,7 +17,10 @@ export function intFlag(flag: string, value: string, min = 1): number {
   return n;
 }
 
-/** Errors about the user's input, by name: their message says it all, so no stack is printed. */
+/**
+ * Errors about the user's input, by name: their message says it all (Deno's file-system errors name the path),
+ * so no stack is printed.
+ */
 const KNOWN = new Set([
   "DataError",
   "LabelError",
@@ -26,6 +29,10 @@ const KNOWN = new Set([
   "ShapeError",
   "RangeError",
   "InputError",
+  "NotFound",
+  "PermissionDenied",
+  "IsADirectory",
+  "NotADirectory",
 ]);
 
 /** Runs `main`; on error prints `addrop: <message>` and exits with status 1 (2 for bad options). */

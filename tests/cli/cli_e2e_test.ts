@@ -189,3 +189,27 @@ cliTest(
     assertEquals(await tmpFiles(dir), []);
   },
 );
+
+cliTest(
+  "tasks/predict.ts: a missing input file exits 1 naming it, with no stack or output",
+  true,
+  async (dir) => {
+    const { model } = await fixture(dir);
+    const r = await run("predict", [
+      "--model",
+      model,
+      "--input",
+      `${dir}/none.jsonl`,
+      "--output",
+      `${dir}/out.jsonl`,
+    ]);
+    assertEquals(r.code, 1, r.stderr);
+    assert(
+      r.stderr.includes("addrop: No such file or directory") && r.stderr.includes(`${dir}/none.jsonl`),
+      r.stderr,
+    );
+    assert(!r.stderr.includes("    at "), `a known error prints no stack:\n${r.stderr}`);
+    await absent(`${dir}/out.jsonl`);
+    assertEquals(await tmpFiles(dir), []);
+  },
+);
