@@ -18,7 +18,7 @@ import { Optimizer } from "../src/pipeline/optimizer.ts";
 import { ProgramCache, TrainStep } from "../src/pipeline/train_step.ts";
 import { InOrder } from "../src/gpu/readback.ts";
 import { summarize, timeWall, type Timing } from "../src/gpu/timing.ts";
-import { type BenchCase, type BenchResult, millis } from "./_util.ts";
+import { type BenchCase, type BenchResult, millis, timeDispatches } from "./_util.ts";
 
 const B = 8;
 /**
@@ -217,9 +217,68 @@ async function inFlight(gpu: Gpu, name: string): Promise<BenchResult[]> {
   ];
 }
 
+/** Kernel families of {@linkcode byKernel}, by shader file name prefix (first match). */
+const FAMILIES: [string, RegExp][] = [
+  ["attention", /^attention_/],
+  ["matmul", /^matmul_/],
+  ["layernorm", /^layernorm_/],
+  ["optimizer", /^(adamw_|grad_norm|reduce_)/],
+  ["elementwise", /^(activation_|dropout_|residual_|scale|accumulate)/],
+  ["embedding", /^(embedding_|first_token_)/],
+  ["loss", /^(crossentropy_|mse_)/],
+];
+
+/**
+ * Where a plain BERT-mini training step's time goes, by kernel family: every dispatch of forward, loss, backward
+ * and AdamW timed by `timestamp-query` in one compute pass each (the time before a pass, i.e. its copies, is
+ * counted with it), 2 steps per submit, medians of 3 submits. None without timestamp queries.
+ */
+async function byKernel(gpu: Gpu, name: string): Promise<BenchResult[]> {
+  const s = await setup(gpu);
+  try {
+    const prog = await s.programs.get(B, T, "train");
+    s.enc.writeBatch(s.batch);
+    s.enc.setStep(1, 0);
+    s.opt.setStep(1, 1e-4);
+    const list = [...prog.forward, ...prog.loss, ...prog.backward, ...s.opt.step];
+    const t = await timeDispatches(gpu, list, 2, 3);
+    if (!t) return [];
+    const ms = new Map<string, number>();
+    list.forEach((d, i) => {
+      const family = FAMILIES.find(([, re]) => re.test(d.kernel.source.file))?.[0] ?? "other";
+      ms.set(family, (ms.get(family) ?? 0) + t.run[i] + t.between[i]);
+    });
+    const total = [...ms.values()].reduce((a, b) => a + b, 0);
+    const shares = [...ms].sort((a, b) => b[1] - a[1]).map(([k, v]) =>
+      `${k} ${(100 * v / total).toFixed(1)}%`
+    );
+    const note =
+      `timestamp-query, B=${B} T=${T}, ${list.length} dispatches, one compute pass each (copies before a ` +
+      `pass counted with it), 2 steps per submit, medians of 3 submits; wall clock ${
+        t.wall.toFixed(0)
+      } ms per step`;
+    return [
+      { name, unit: "ms", median: total, min: total, max: total, note: `${note}; ${shares.join(", ")}` },
+      ...[...ms].map(([k, v]) => ({
+        name: `${name}_${k}`,
+        unit: "ms",
+        median: v,
+        min: v,
+        max: v,
+        note: `${note}; the ${k} kernels`,
+      })),
+    ];
+  } finally {
+    s.enc.destroy();
+    s.opt.destroy();
+    s.store.destroy();
+  }
+}
+
 export const benchmarks: BenchCase[] = [
   { name: "default_model_plain_steps", run: (gpu) => inFlight(gpu, "default_model_plain_step") },
   { name: "bert_mini_plain_step", run: (gpu) => measure(gpu, "bert_mini_plain_step", null) },
+  { name: "bert_mini_plain_step_by_kernel", run: (gpu) => byKernel(gpu, "bert_mini_plain_step_by_kernel") },
   {
     name: "bert_mini_addrop_grad_layer0_step",
     run: (gpu) => measure(gpu, "bert_mini_addrop_grad_layer0_step", { layers: [0] }),

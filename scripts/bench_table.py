@@ -64,6 +64,10 @@ rows += [
     row("bert_mini_plain_step", f(plain, "ms"), f"<= 700 ms ({met(plain <= 700)})"),
     row("bert_mini_plain_step_memory", f(m("bert_mini_plain_step_memory"), "MB"), ""),
 ]
+if "bert_mini_plain_step_by_kernel" in R:
+    k = "bert_mini_plain_step_by_kernel"
+    fam = sorted(((n[len(k) + 1:], m(n)) for n in R if n.startswith(k + "_")), key=lambda x: -x[1])
+    rows.append(row(k, f(m(k), "ms"), "timestamps: " + ", ".join(f"{n} {100 * v / m(k):.0f}%" for n, v in fam[:3])))
 if "default_model_plain_step_in_flight" in R:
     rows.append(row("default_model_plain_step_in_flight", f(m("default_model_plain_step_in_flight"), "ms"),
                     f"{m('default_model_plain_step_speedup'):.2f}x as fast as awaited steps "
