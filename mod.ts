@@ -56,14 +56,20 @@ export { type AttributionMethod, buildAttribution } from "./src/pipeline/attribu
 export { buildMask, type MaskTensors } from "./src/pipeline/mask.ts";
 export { computeMetrics, predictLogits } from "./src/pipeline/evaluate.ts";
 export { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./src/pipeline/schedule.ts";
-export { loadRunData, type RunData } from "./src/pipeline/data.ts";
+export {
+  assertInputForHead,
+  isConllFile,
+  loadRunData,
+  readTextInput,
+  type RunData,
+} from "./src/pipeline/data.ts";
 
 // Model.
 export * from "./src/model/config.ts";
 export * from "./src/model/weights.ts";
 export * from "./src/model/tokenizer.ts";
 export { byteLevelBpeTokenizerJson, wordPieceTokenizerJson } from "./src/model/tokenizer_json.ts";
-export { type LoadedModel, loadModel, readGrads, readParams } from "./src/model/model.ts";
+export { type LoadedModel, loadModel, loadTaskModel, readGrads, readParams } from "./src/model/model.ts";
 export { ParamStore, type StoredParam } from "./src/model/param_store.ts";
 export { type EncodedBatch, Encoder, type EncoderOptions, MASK_MIN } from "./src/model/encoder.ts";
 export {
@@ -97,6 +103,7 @@ export * from "./src/metrics/glue.ts";
 export * from "./src/io/safetensors.ts";
 export * from "./src/io/safetensors_writer.ts";
 export { writeFileAtomic } from "./src/io/atomic.ts";
+export { InputError } from "./src/io/input_error.ts";
 
 // GPU runtime.
 export * from "./src/gpu/errors.ts";
