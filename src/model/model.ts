@@ -53,11 +53,10 @@ export async function loadTaskModel(gpu: Gpu, dir: string): Promise<LoadedModel>
   const { head, architectures } = model.cfg;
   if (head === "none" || head === "masked_lm") {
     model.store.destroy();
+    const arch = architectures.join(", ") || "none";
     throw new InputError(
-      `${dir}/config.json: the checkpoint has no task head (architectures ${
-        architectures.join(", ") || "none"
-      }); ` +
-        "fine-tune it on a task first (deno task train)",
+      `${dir}/config.json: the checkpoint has no task head (architectures ${arch}); fine-tune it on a task ` +
+        "first (deno task train)",
     );
   }
   return model;

@@ -231,15 +231,13 @@ export async function loadWeights(
       const file = byName.get(n)!;
       const found = source.info(file).shape;
       if (found.length !== partShape.length || found.some((d, i) => d !== partShape[i])) {
+        const labels = `${cfg.numLabels} label${cfg.numLabels === 1 ? "" : "s"}`;
         const why = spec.head
-          ? ` (the task head for ${cfg.numLabels} label${
-            cfg.numLabels === 1 ? "" : "s"
-          }: this checkpoint's head ` +
-            `was built for another label set; start from its base encoder, or train with the labels it knows)`
+          ? ` (the task head for ${labels}: this checkpoint's head was built for another label set; start ` +
+            "from its base encoder, or train with the labels it knows)"
           : "";
-        throw new WeightError(
-          `tensor '${file}': expected shape ${fmt(partShape)}, found ${fmt(found)}${why}`,
-        );
+        const shapes = `expected shape ${fmt(partShape)}, found ${fmt(found)}`;
+        throw new WeightError(`tensor '${file}': ${shapes}${why}`);
       }
       out.set(await source.get(file), k * size(partShape));
       used.add(file);

@@ -19,7 +19,6 @@ import { createTensor, type HostArray, type Tensor, writeTensor } from "../gpu/t
 import { addropMask } from "../kernels/addrop_mask.ts";
 import { selectRank } from "../kernels/select.ts";
 import { mseForward } from "../kernels/loss.ts";
-import { pseudoLabelIds } from "../kernels/pseudo_label.ts";
 import { scale } from "../kernels/scale.ts";
 import { Encoder } from "../model/encoder.ts";
 import { loadTaskModel } from "../model/model.ts";
@@ -132,12 +131,13 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
       if (o.method === "attention") {
         result = await readFloats(gpu, prog.layers[o.layer].probs);
       } else {
-        const grad = await gradientStart(
-          enc,
-          prog,
-          dlogits,
-          token ? pseudoBuf!.view([T]) : (pseudo as number),
-        );
+        let start: number | Tensor;
+        if (Array.isArray(pseudo)) {
+          // The clean pass's labels, fixed for every step (-100 where no loss applies): written once.
+          start = pseudoBuf!.view([T]);
+          writeTensor(gpu, start, Int32Array.from(pseudo, (c) => c ?? IGNORE_INDEX));
+        } else start = pseudo;
+        const grad = await gradientStart(enc, prog, dlogits, start);
         const back = await buildAttributionBackward(
           enc,
           prog,
@@ -251,9 +251,8 @@ async function* encodedInputs(
 
 /**
  * The dispatches that write the start gradient into `dlogits` after a forward of `prog`, the pseudo-labels
- * fixed by the clean pass: its label (sequence classification), or (token classification) the tensor `pseudo`
- * that the first call fills from the clean pass's logits (the dispatch is run here, right after the clean
- * forward).
+ * fixed by the clean pass: its label (sequence classification) or, for token classification, the tensor of its
+ * per-token labels (-100 where no loss applies).
  */
 async function gradientStart(
   enc: Encoder,
@@ -263,17 +262,8 @@ async function gradientStart(
 ) {
   const gpu = enc.gpu;
   const { cfg } = enc;
-  if (typeof pseudo !== "number") {
-    // -dCE/dlogits against the clean argmax labels (mean over the tokens that carry a loss), per step.
-    const rows = prog.T;
-    const targets = enc.inputs.targets.view([rows]);
-    const ids = await pseudoLabelIds(gpu, { labels: pseudo, logits: prog.logits, targets }, {
-      rows,
-      L: cfg.numLabels,
-    });
-    new CommandBatch(gpu, "pseudo-labels").runOnce(ids).submit();
-    return await negativeCrossEntropy(enc, prog, dlogits, pseudo);
-  }
+  // -dCE/dlogits against the clean argmax labels (mean over the tokens that carry a loss), per step.
+  if (typeof pseudo !== "number") return await negativeCrossEntropy(enc, prog, dlogits, pseudo);
   if (cfg.head === "regression") {
     const d = dlogits.view([1]);
     return [

@@ -53,6 +53,20 @@ async function fixture(dir: string) {
 
 const absent = (path: string) => rejects(Deno.stat(path), Deno.errors.NotFound);
 
+/** Exit status 1, `want` in stderr, no stack (a known error), `output` not written and no temporary file. */
+async function failedCleanly(
+  r: { code: number; stderr: string },
+  want: string[],
+  output: string,
+  dir: string,
+) {
+  assertEquals(r.code, 1, r.stderr);
+  for (const w of want) assert(r.stderr.includes(w), r.stderr);
+  assert(!r.stderr.includes("    at "), `a known error prints no stack:\n${r.stderr}`);
+  await absent(output);
+  assertEquals(await tmpFiles(dir), []);
+}
+
 cliTest("tasks/train.ts: a bad row exits non-zero naming file and line; no output dir", true, async (dir) => {
   const { model, rows } = await fixture(dir);
   rows[6] = '{"text": "no label here"}';
@@ -65,11 +79,7 @@ cliTest("tasks/train.ts: a bad row exits non-zero naming file and line; no outpu
     "--output-dir",
     `${dir}/out`,
   ]);
-  assertEquals(r.code, 1, r.stderr);
-  assert(r.stderr.includes(`addrop: ${dir}/bad.jsonl:7: `), r.stderr);
-  assert(!r.stderr.includes("    at "), `a known error prints no stack:\n${r.stderr}`);
-  await absent(`${dir}/out`);
-  assertEquals(await tmpFiles(dir), []);
+  await failedCleanly(r, [`addrop: ${dir}/bad.jsonl:7: `], `${dir}/out`, dir);
 });
 
 cliTest(
@@ -179,14 +189,8 @@ cliTest(
       await Deno.remove(`${model}/${f}`).catch(() => {});
     }
     const r = await run("predict", ["--model", model, "--input", data, "--output", `${dir}/out.jsonl`]);
-    assertEquals(r.code, 1, r.stderr);
-    assert(
-      r.stderr.includes(`addrop: ${model}: no tokenizer.json, vocab.txt, or vocab.json with merges.txt`),
-      r.stderr,
-    );
-    assert(!r.stderr.includes("    at "), `a known error prints no stack:\n${r.stderr}`);
-    await absent(`${dir}/out.jsonl`);
-    assertEquals(await tmpFiles(dir), []);
+    const want = `addrop: ${model}: no tokenizer.json, vocab.txt, or vocab.json with merges.txt`;
+    await failedCleanly(r, [want], `${dir}/out.jsonl`, dir);
   },
 );
 
@@ -203,13 +207,11 @@ cliTest(
       "--output",
       `${dir}/out.jsonl`,
     ]);
-    assertEquals(r.code, 1, r.stderr);
-    assert(
-      r.stderr.includes("addrop: No such file or directory") && r.stderr.includes(`${dir}/none.jsonl`),
-      r.stderr,
+    await failedCleanly(
+      r,
+      ["addrop: No such file or directory", `${dir}/none.jsonl`],
+      `${dir}/out.jsonl`,
+      dir,
     );
-    assert(!r.stderr.includes("    at "), `a known error prints no stack:\n${r.stderr}`);
-    await absent(`${dir}/out.jsonl`);
-    assertEquals(await tmpFiles(dir), []);
   },
 );
