@@ -1,6 +1,6 @@
 // activation_backward: dinp = dout * f'(inp) elementwise (= by default, += when the override ACC is 1: an
 // activation gradient accumulates only where a tensor has two consumers). f chosen by KIND as in
-// activation_forward.wgsl: 0 exact GELU, 1 tanh GELU (HF gelu_new), 2 tanh, 3 ReLU (f'(0) = 0).
+// activation_forward.wgsl: 0 exact GELU, 1 tanh GELU (HF gelu_new), 2 tanh, 3 ReLU (f'(0) = 0), 4 SiLU.
 // One invocation owns one vec4 (elements 4i .. 4i + 3; the last one writes only the elements below N); the
 // grid may be 2D when N / 4 exceeds 65535 workgroups.
 // Reference: src/reference/activation.ts activationBackward.
@@ -65,6 +65,15 @@ fn grad(x: vec4<f32>, g: vec4<f32>) -> vec4<f32> {
   if (KIND == 2u) {
     let th = tanh(clamp(x, vec4<f32>(-15.0), vec4<f32>(15.0)));
     return g * (1.0 - th * th);
+  }
+  if (KIND == 4u) {
+    // d/dx [x s] = s + x s (1 - s) with s = sigmoid(x), 1 - s = e s, e = exp(-x): no cancellation in 1 - s
+    // for large x. |x| <= 80 keeps e finite (e s would be inf * 0 below); beyond, f' is 1 in f32 or
+    // below 1.5e-33.
+    let xc = clamp(x, vec4<f32>(-80.0), vec4<f32>(80.0));
+    let e = exp(-xc);
+    let s = 1.0 / (1.0 + e);
+    return g * (s * (1.0 + xc * (e * s)));
   }
   return select(vec4<f32>(0.0), g, x > vec4<f32>(0.0));
 }

@@ -1,5 +1,6 @@
 // activation_forward: out = f(inp) elementwise, f chosen by the override KIND: 0 exact GELU
-// x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), 1 tanh GELU (HF gelu_new), 2 tanh, 3 ReLU. Writes (=).
+// x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), 1 tanh GELU (HF gelu_new), 2 tanh, 3 ReLU, 4 SiLU x sigmoid(x)
+// (HF swish). Writes (=).
 // One invocation owns one vec4 (elements 4i .. 4i + 3; the last one writes only the elements below N); the
 // grid may be 2D when N / 4 exceeds 65535 workgroups.
 // Reference: src/reference/activation.ts activationForward.
@@ -43,6 +44,11 @@ fn act(x: vec4<f32>) -> vec4<f32> {
     return x / (1.0 + exp(-2.0 * u));
   }
   if (KIND == 2u) { return tanh(clamp(x, vec4<f32>(-15.0), vec4<f32>(15.0))); }
+  if (KIND == 4u) {
+    // x / (1 + e^-x). x >= -80 keeps e^-x finite (|silu(x)| < 1.5e-33 below); above, e^-x underflows to 0.
+    let xl = max(x, vec4<f32>(-80.0));
+    return xl / (1.0 + exp(-xl));
+  }
   return max(x, vec4<f32>(0.0));
 }
 

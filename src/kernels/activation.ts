@@ -1,7 +1,7 @@
 /**
  * Elementwise activations of the encoders, forward and backward: exact GELU (`gelu`: x Phi(x) with the normal
- * CDF to 2.5e-7 in the forward, an erf accurate to ~1.1e-7 in the backward), the tanh GELU (`gelu_new`), tanh
- * and ReLU.
+ * CDF to 2.5e-7 in the forward, an erf accurate to ~1.1e-7 in the backward), the tanh GELU (`gelu_new`),
+ * tanh, ReLU and SiLU (`silu`, x sigmoid(x): HF `swish` / `silu`, of Marian / OPUS-MT).
  *
  * @module
  */
@@ -14,8 +14,8 @@ import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { assertSameSize } from "./shapes.ts";
 
-/** Activation functions: `gelu` (exact, erf), `gelu_new` (tanh approximation), `tanh`, `relu`. */
-export type Activation = "gelu" | "gelu_new" | "tanh" | "relu";
+/** Activation functions: `gelu` (exact, erf), `gelu_new` (tanh approximation), `tanh`, `relu`, `silu`. */
+export type Activation = "gelu" | "gelu_new" | "tanh" | "relu" | "silu";
 
 /** The shaders' KIND constant of each activation. */
 export const ACTIVATION_KIND: Readonly<Record<Activation, number>> = {
@@ -23,6 +23,7 @@ export const ACTIVATION_KIND: Readonly<Record<Activation, number>> = {
   gelu_new: 1,
   tanh: 2,
   relu: 3,
+  silu: 4,
 };
 
 const WG = 256;
@@ -43,7 +44,7 @@ function kindOf(kernel: string, kind: Activation): number {
   const k = ACTIVATION_KIND[kind];
   if (k === undefined) {
     throw new RangeError(
-      `${kernel}: unknown activation '${kind}', expected one of gelu, gelu_new, tanh, relu`,
+      `${kernel}: unknown activation '${kind}', expected one of gelu, gelu_new, tanh, relu, silu`,
     );
   }
   return k;

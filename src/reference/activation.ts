@@ -1,13 +1,16 @@
 /**
- * CPU references of the activations (exact GELU, HF `gelu_new` tanh GELU, tanh, ReLU) and of a high-precision
- * `erf`: the specification `src/kernels/activation.ts` is tested against. f64 throughout.
+ * CPU references of the activations (exact GELU, HF `gelu_new` tanh GELU, tanh, ReLU, SiLU) and of a
+ * high-precision `erf`: the specification `src/kernels/activation.ts` is tested against. f64 throughout.
  *
  * @module
  */
 import type { Vec } from "./layernorm.ts";
 
-/** Activation functions of the encoders: `gelu` (exact, erf), `gelu_new` (tanh approximation), tanh, relu. */
-export type Activation = "gelu" | "gelu_new" | "tanh" | "relu";
+/**
+ * Activation functions of the encoders: `gelu` (exact, erf), `gelu_new` (tanh approximation), tanh, relu, and
+ * `silu` = x sigmoid(x) (HF `swish`).
+ */
+export type Activation = "gelu" | "gelu_new" | "tanh" | "relu" | "silu";
 
 /**
  * `erf(x)` to f64 precision: the everywhere-convergent series `2/sqrt(pi) e^{-x^2} sum 2^n x^{2n+1} / (2n+1)!!`
@@ -27,6 +30,11 @@ export function erf(x: number): number {
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
+/** `1 / (1 + e^-x)`: exp overflows to Infinity for x < -709, which gives 0, never NaN. */
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
 /** f(x) of an activation. */
 export function activate(kind: Activation, x: number): number {
   switch (kind) {
@@ -38,6 +46,8 @@ export function activate(kind: Activation, x: number): number {
       return Math.tanh(x);
     case "relu":
       return x > 0 ? x : 0;
+    case "silu":
+      return x * sigmoid(x);
   }
 }
 
@@ -55,6 +65,9 @@ export function activateGrad(kind: Activation, x: number): number {
       return 1 - Math.tanh(x) ** 2;
     case "relu":
       return x > 0 ? 1 : 0;
+    case "silu":
+      // s + x s (1 - s) with 1 - s = sigmoid(-x): no cancellation in 1 - s for large x.
+      return sigmoid(x) * (1 + x * sigmoid(-x));
   }
 }
 

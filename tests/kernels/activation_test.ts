@@ -8,6 +8,7 @@ import { createTensor } from "../../src/gpu/tensor.ts";
 import activationForwardWgsl from "../../shaders/activation_forward.wgsl" with { type: "text" };
 import activationBackwardWgsl from "../../shaders/activation_backward.wgsl" with { type: "text" };
 import { assertClose } from "../_util/assert_close.ts";
+import { assertGradient, dot, f64 } from "../_util/finite_diff.ts";
 import { gpuTest } from "../_util/gpu.ts";
 import { Rng } from "../_util/rng.ts";
 
@@ -62,14 +63,16 @@ const TOL: Record<gpu.Activation, { atol: number; rtol: number }> = {
   gelu_new: { atol: 5e-7, rtol: 2e-6 },
   tanh: { atol: 5e-7, rtol: 2e-6 },
   relu: { atol: 0, rtol: 1e-7 },
+  silu: { atol: 5e-7, rtol: 2e-6 },
 };
 
 // WG = 256 vec4s = 1024 elements: 1023, 1024, 1025, 1026 (every tail length); an odd shape; the BERT-base FFN slice (T = 128, 4C = 3072) for GELU.
+// For SiLU the Marian / OPUS-MT FFN slice (T = 128, d_ff = 2048).
 const CASES: [gpu.Activation, number][] = [];
-for (const kind of ["gelu", "gelu_new", "tanh", "relu"] as const) {
+for (const kind of ["gelu", "gelu_new", "tanh", "relu", "silu"] as const) {
   for (const n of [45 * 65, 1023, 1024, 1025, 1026]) CASES.push([kind, n]);
 }
-CASES.push(["gelu", 128 * 3072], ["gelu_new", 128 * 3072]);
+CASES.push(["gelu", 128 * 3072], ["gelu_new", 128 * 3072], ["silu", 128 * 2048]);
 
 for (const [kind, n] of CASES) {
   gpuTest(`activation ${kind} forward and backward, N = ${n}`, async (g) => {
@@ -106,3 +109,41 @@ for (const [kind, n] of CASES) {
     for (const t of [inp, out, tdout, dinp, dacc]) t.destroy();
   });
 }
+
+gpuTest("activation silu stays finite and exact at large |x| (the clamp of exp's argument)", async (g) => {
+  const x = Float32Array.from([-3e38, -1e30, -1e4, -100, -88, -80, -79, 79, 80, 88, 100, 1e4, 1e30, 3e38]);
+  const n = x.length;
+  const dout = new Float32Array(n).fill(1);
+  const inp = await createTensor(g, [n], "f32", { data: x });
+  const out = await createTensor(g, [n]);
+  const tdout = await createTensor(g, [n], "f32", { data: dout });
+  const dinp = await createTensor(g, [n]);
+  await runDispatches(g, [
+    await gpu.activationForward(g, { out, inp }, { kind: "silu" }),
+    await gpu.activationBackward(g, { dinp, dout: tdout, inp }, { kind: "silu" }),
+  ]);
+  const want = new Float64Array(n);
+  ref.activationBackward("silu", want, { dout, inp: x });
+  // f32 relative precision where silu(x) ~ x and f'(x) ~ 1; below -80 both are within 1.5e-33 of 0.
+  assertClose(await readFloats(g, out), ref.activationForward("silu", x), {
+    atol: 2e-33,
+    rtol: 2e-7,
+    name: "silu out",
+  });
+  assertClose(await readFloats(g, dinp), want, { atol: 2e-33, rtol: 2e-7, name: "silu dinp" });
+  for (const t of [inp, out, tdout, dinp]) t.destroy();
+});
+
+// The finite-difference check of the other kinds' CPU backward is in tests/reference/activation_test.ts.
+Deno.test("reference silu backward matches finite differences", () => {
+  const rng = new Rng(7);
+  const x = f64(rng.floats(64, -8, 8));
+  x.set([0, -1.2785, 40, -40]); // 0, near f'(x) = 0, the flat tails
+  const g = f64(rng.floats(64));
+  const dinp = new Float64Array(64);
+  ref.activationBackward("silu", dinp, { dout: g, inp: x });
+  assertGradient((xs) => dot(ref.activationForward("silu", xs), g), x, dinp, { h: 1e-6, name: "dsilu" });
+  const acc = new Float64Array(64).fill(1);
+  ref.activationBackward("silu", acc, { dout: g, inp: x }, true);
+  assertClose(acc, dinp.map((v) => 1 + v), { atol: 1e-12, rtol: 0, name: "dsilu accumulated" });
+});
