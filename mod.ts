@@ -53,7 +53,22 @@ export { ProgramCache, type StepStats, type SubmittedStep, TrainStep } from "./s
 export { type AdamwSettings, Optimizer } from "./src/pipeline/optimizer.ts";
 export { AdDrop, type AdDropOptions, isAdDropEpoch, resolveLayers } from "./src/pipeline/addrop.ts";
 export { type AttributionMethod, buildAttribution } from "./src/pipeline/attribute.ts";
-export { buildMask, type MaskTensors } from "./src/pipeline/mask.ts";
+export { buildMask, buildMaskFor, type MaskTensors } from "./src/pipeline/mask.ts";
+// Translation (Marian / OPUS-MT): `train()`, `predict()` and `evaluate()` route Marian checkpoints here.
+export {
+  collatePairs,
+  type EncodedPair,
+  encodePair,
+  evaluateTranslation,
+  predictTranslations,
+  readTranslationPairs,
+  trainTranslation,
+  translate,
+  translationLoss,
+  type TranslationPair,
+  type TranslationRunOptions,
+} from "./src/pipeline/translate.ts";
+export { AdDropSeq2Seq } from "./src/pipeline/addrop_seq2seq.ts";
 export { computeMetrics, predictLogits } from "./src/pipeline/evaluate.ts";
 export { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./src/pipeline/schedule.ts";
 export {
@@ -86,6 +101,38 @@ export {
   type TrainerState,
 } from "./src/model/checkpoint.ts";
 export { createScratchModel, type ScratchOptions } from "./src/model/scratch.ts";
+export * from "./src/model/marian_config.ts";
+export {
+  greedyGenerate,
+  type LoadedMarian,
+  loadMarian,
+  MARIAN_STREAMS,
+  MarianModel,
+  type MarianOptions,
+  type MarianProgram,
+  type MarianProgramOptions,
+  saveMarian,
+  type Seq2SeqBatch,
+} from "./src/model/marian.ts";
+export {
+  loadMarianWeights,
+  marianDecoderNames,
+  marianEncoderNames,
+  marianHfTensors,
+  marianParamSpecs,
+  type MarianWeights,
+  sinusoidalPositions,
+} from "./src/model/marian_weights.ts";
+export {
+  allocateDecoderLayer,
+  type DecoderActivations,
+  type DecoderGradScratch,
+  type DecoderInputs,
+  decoderLayerBackward,
+  type DecoderLayerDims,
+  decoderLayerForward,
+  decoderLayerViews,
+} from "./src/model/decoder_layer.ts";
 
 // Data and metrics.
 export * from "./src/data/source.ts";
@@ -98,6 +145,7 @@ export * from "./src/metrics/classification.ts";
 export * from "./src/metrics/correlation.ts";
 export * from "./src/metrics/seqeval.ts";
 export * from "./src/metrics/glue.ts";
+export * from "./src/metrics/bleu.ts";
 
 // Checkpoint IO.
 export * from "./src/io/safetensors.ts";
@@ -171,6 +219,7 @@ export {
 } from "./src/kernels/addrop_mask.ts";
 export { accumulate, type AccumulateMode, accumulateSplit } from "./src/kernels/accumulate.ts";
 export { gatherRowsBackward, gatherRowsForward } from "./src/kernels/gather_rows.ts";
+export { copyColumns, type CopyColumnsDims } from "./src/kernels/copy_columns.ts";
 export { sweep, type SweepOptions, type SweepResult } from "./src/pipeline/sweep.ts";
 export { type ExperimentOutcome, runExperiments } from "./src/pipeline/experiment.ts";
 export {

@@ -20,6 +20,9 @@ const program = new Command("evaluate")
   .option("--batch-size <n>", "examples per GPU batch", "32")
   .option("--text-column <name>", "", "text").option("--text-pair-column <name>", "", "text_pair")
   .option("--label-column <name>", "", "label")
+  .option("--source-column <name>", "translation: source column of the pairs", "source")
+  .option("--target-column <name>", "translation: target column of the pairs", "target")
+  .option("--max-new-tokens <n>", "translation: longest translation in tokens (default: --max-length)")
   .option("--skip-bad-rows")
   .option("--output <file>", "where to write the metrics JSON");
 
@@ -37,6 +40,11 @@ await runCli(async () => {
     textColumn: o.textColumn as string,
     textPairColumn: o.textPairColumn as string,
     labelColumn: o.labelColumn as string,
+    sourceColumn: o.sourceColumn as string,
+    targetColumn: o.targetColumn as string,
+    maxNewTokens: o.maxNewTokens === undefined
+      ? undefined
+      : intFlag("--max-new-tokens", o.maxNewTokens as string),
     skipBadRows: !!o.skipBadRows,
     output: (o.output as string | undefined) ?? `${o.model}/eval_results_cli.json`,
   });

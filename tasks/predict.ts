@@ -1,6 +1,7 @@
 /**
  * `deno task predict --model DIR --input FILE --output FILE [--max-length N] [--batch-size N]`: one JSON line per
- * input row (JSONL/CSV/TSV with `text` and optional `text_pair`; CoNLL for token classification).
+ * input row (JSONL/CSV/TSV with `text` and optional `text_pair`; CoNLL for token classification; for a Marian
+ * translation model, a `source` column, translated greedily).
  *
  * @module
  */
@@ -18,7 +19,9 @@ const program = new Command("predict")
   .option("--max-length <n>", "truncate inputs to N tokens", "128")
   .option("--batch-size <n>", "examples per GPU batch", "32")
   .option("--text-column <name>", "column of the text", "text")
-  .option("--text-pair-column <name>", "column of the second text", "text_pair");
+  .option("--text-pair-column <name>", "column of the second text", "text_pair")
+  .option("--source-column <name>", "translation: the column to translate", "source")
+  .option("--max-new-tokens <n>", "translation: longest translation in tokens (default: --max-length)");
 
 await runCli(async () => {
   program.parse(["deno", "predict", ...Deno.args]);
@@ -31,6 +34,8 @@ await runCli(async () => {
     batchSize: intFlag("--batch-size", o.batchSize),
     textColumn: o.textColumn,
     textPairColumn: o.textPairColumn,
+    sourceColumn: o.sourceColumn,
+    maxNewTokens: o.maxNewTokens === undefined ? undefined : intFlag("--max-new-tokens", o.maxNewTokens),
   });
   console.error(`wrote ${n} predictions to ${o.output}`);
 });

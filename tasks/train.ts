@@ -12,7 +12,9 @@ import { type RunEvent, train } from "../src/pipeline/run.ts";
 import { runCli } from "../src/cli/run_cli.ts";
 
 const program = new Command("train")
-  .description("fine-tune a BERT / RoBERTa / ELECTRA checkpoint, with AD-DROP by default")
+  .description(
+    "fine-tune a BERT / RoBERTa / ELECTRA checkpoint, or a Marian / OPUS-MT translation model, with AD-DROP by default",
+  )
   .option("--config <file>", "read options from a JSON file (flags on the command line win)")
   .option("--model <dir>", "checkpoint directory (config.json, model.safetensors, tokenizer files)")
   .option("--train <file>", "training data: JSONL, CSV, TSV or CoNLL")
@@ -20,6 +22,8 @@ const program = new Command("train")
   .addOption(new Option("--task <name>", "a GLUE task or conll2003 read from --data-dir").choices([...TASKS]))
   .option("--data-dir <dir>", "folder of the task's files")
   .option("--text-column <name>").option("--text-pair-column <name>").option("--label-column <name>")
+  .option("--source-column <name>", "translation: the source column of the pair files (default source)")
+  .option("--target-column <name>", "translation: the target column of the pair files (default target)")
   .option(
     "--label-map <map>",
     "rename predicted labels before scoring, e.g. neutral=non-entailment,contradiction=non-entailment",

@@ -34,6 +34,9 @@ export const trainOptionsSchema = z.strictObject({
   textColumn: z.string().default("text"),
   textPairColumn: z.string().default("text_pair"),
   labelColumn: z.string().default("label"),
+  /** Translation (Marian checkpoints): the source and target columns of the pair files. */
+  sourceColumn: z.string().default("source"),
+  targetColumn: z.string().default("target"),
   labelMap: z.string().optional(),
   skipBadRows: bool.default(false),
   /**

@@ -151,6 +151,25 @@ const EXPECTED: Record<string, string> = {
   add_cross_attention: "false (cross-attention is not supported)",
 };
 
+/**
+ * zod's issues as {@link ConfigProblem}s: the field's path, the value found there, and `expected[top-level field]`
+ * or else zod's own expectation.
+ */
+export function zodProblems(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  raw: Record<string, unknown>,
+  expected: Record<string, string>,
+): ConfigProblem[] {
+  return issues.map((issue) => {
+    const top = String(issue.path[0] ?? "(root)");
+    let value: unknown = raw[top];
+    for (const k of issue.path.slice(1)) value = (value as Record<PropertyKey, unknown>)?.[k];
+    // zod's messages read "Too small: expected number to be >0"; keep what follows "expected".
+    const zodText = issue.message.replace(/^[^:]*:\s*/, "").replace(/^expected\s+/, "");
+    return { field: issue.path.map(String).join(".") || "(root)", value, expected: expected[top] ?? zodText };
+  });
+}
+
 /** The head a transformers architecture name implies, or null for an encoder-only / pretraining class. */
 function headOf(arch: string | undefined): HeadKind | null {
   if (!arch) return null;
@@ -179,20 +198,7 @@ export function parseConfig(json: unknown, options: ConfigOptions = {}): ModelCo
   const raw = json as Record<string, unknown>;
   const parsed = schema.safeParse(raw);
   const problems: ConfigProblem[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const top = String(issue.path[0] ?? "(root)");
-      const field = issue.path.join(".") || "(root)";
-      let value: unknown = raw[top];
-      for (const k of issue.path.slice(1)) {
-        value = (value as Record<PropertyKey, unknown>)?.[k as PropertyKey];
-      }
-      // zod's messages read "Too small: expected number to be >0"; keep what follows "expected".
-      const zodText = issue.message.replace(/^[^:]*:\s*/, "").replace(/^expected\s+/, "");
-      problems.push({ field, value, expected: EXPECTED[top] ?? zodText });
-    }
-    throw new ConfigError(file, problems);
-  }
+  if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error.issues, raw, EXPECTED));
   const c = parsed.data;
   const d = DEFAULTS[c.model_type];
   const hiddenSize = c.hidden_size ?? d.hidden_size;

@@ -307,7 +307,7 @@ export class Encoder {
  * Bucket lists of the ids with entries of -1 left out: those positions add to no row (padding_idx).
  * Implemented by routing them to an extra row past the table and dropping that row's bucket.
  */
-function bucketsWithout(ids: number[], rows: number): Uint32Array {
+export function bucketsWithout(ids: number[], rows: number): Uint32Array {
   const routed = ids.map((x) => (x < 0 ? rows : x));
   const packed = embeddingBuckets(routed, rows + 1);
   const N = ids.length;

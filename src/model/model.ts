@@ -11,6 +11,7 @@ import { type ConfigOptions, loadConfig, type ModelConfig } from "./config.ts";
 import { ParamStore } from "./param_store.ts";
 import { loadWeights, type ParamSpec, WeightError } from "./weights.ts";
 import { InputError } from "../io/input_error.ts";
+import { isMarianCheckpoint } from "./marian_config.ts";
 
 /** A checkpoint's config and parameters on the GPU. */
 export interface LoadedModel {
@@ -49,6 +50,12 @@ export async function loadModel(
  * nothing left allocated.
  */
 export async function loadTaskModel(gpu: Gpu, dir: string): Promise<LoadedModel> {
+  if (await isMarianCheckpoint(dir)) {
+    throw new InputError(
+      `${dir}/config.json: a Marian translation checkpoint: train, predict and evaluate take it; attribution ` +
+        "of translation models is not offered yet",
+    );
+  }
   const model = await loadModel(gpu, dir);
   const { head, architectures } = model.cfg;
   if (head === "none" || head === "masked_lm") {

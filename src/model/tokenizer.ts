@@ -79,7 +79,9 @@ export class TextTokenizer {
     this.#byteLevel = pre.includes(`"ByteLevel"`);
     const model = json.model as { unk_token?: string | null } | undefined;
     this.#unkId = model?.unk_token ? tokenizer.token_to_id(model.unk_token) : undefined;
-    const pad = tokenContent(config.pad_token) ?? (this.#byteLevel ? "<pad>" : "[PAD]");
+    // Without a configured pad token: BERT's [PAD], else the <pad> of byte-level BPE and SentencePiece vocabularies.
+    const pad = tokenContent(config.pad_token) ??
+      (this.#byteLevel || tokenizer.token_to_id("[PAD]") === undefined ? "<pad>" : "[PAD]");
     const padId = tokenizer.token_to_id(pad);
     if (padId === undefined) throw new InputError(`tokenizer: pad token '${pad}' is not in the vocabulary`);
     this.padId = padId;

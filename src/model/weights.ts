@@ -168,6 +168,11 @@ export function canonicalName(cfg: ModelConfig, name: string): string | null {
 
 /** Seeded initial values of one parameter (index `index` in the spec list): HF's normal/zeros/ones init. */
 export function initParameter(spec: ParamSpec, cfg: ModelConfig, seed: number, index: number): Float32Array {
+  return initValues(spec, cfg.initializerRange, seed, index);
+}
+
+/** Seeded initial values of one parameter: normal(0, `std`) from stream (index, init), zeros or ones. */
+export function initValues(spec: ParamSpec, std: number, seed: number, index: number): Float32Array {
   const out = new Float32Array(size(spec.shape));
   if (spec.init === "ones") out.fill(1);
   if (spec.init !== "normal") return out;
@@ -175,7 +180,7 @@ export function initParameter(spec: ParamSpec, cfg: ModelConfig, seed: number, i
   for (let i = 0; i < out.length; i++) {
     const u1 = 1 - randUniform(seed, stream, 2 * i);
     const u2 = randUniform(seed, stream, 2 * i + 1);
-    out[i] = cfg.initializerRange * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    out[i] = std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
   }
   return out;
 }

@@ -19,6 +19,8 @@ import { computeMetrics, predictLogits, runSizes, sequencePredictions, wordPredi
 import { type EncodedExample, encodeTokenExample } from "./tokenize.ts";
 import { ProgramCache } from "./train_step.ts";
 import { InputError } from "../io/input_error.ts";
+import { isMarianCheckpoint } from "../model/marian_config.ts";
+import { evaluateTranslation } from "./translate.ts";
 
 /** Options of {@linkcode evaluate}. */
 export interface EvaluateOptions {
@@ -32,6 +34,10 @@ export interface EvaluateOptions {
   textColumn?: string;
   textPairColumn?: string;
   labelColumn?: string;
+  /** Translation checkpoints: the pair files' columns (default `source`, `target`), longest translation. */
+  sourceColumn?: string;
+  targetColumn?: string;
+  maxNewTokens?: number;
   skipBadRows?: boolean;
   /** Also write the metrics as JSON here. */
   output?: string;
@@ -40,6 +46,14 @@ export interface EvaluateOptions {
 
 /** Metrics per validation split (keys suffixed as in training, e.g. MNLI's `_mm`). */
 export async function evaluate(o: EvaluateOptions): Promise<Record<string, number>> {
+  if (await isMarianCheckpoint(o.model)) {
+    if (!o.validation) {
+      throw new InputError("evaluate: translation needs --validation FILE (source/target pairs)");
+    }
+    const out = await evaluateTranslation({ ...o, validation: o.validation });
+    if (o.output) await writeFileAtomic(o.output, JSON.stringify(out, null, 2) + "\n");
+    return out;
+  }
   const gpu = o.gpu ?? await requestGpu();
   const model = await loadTaskModel(gpu, o.model).catch((e) => {
     if (!o.gpu) gpu.destroy();

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Gpu } from "../gpu/device.ts";
 import type { Dispatch } from "../gpu/encoder.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { addropMask, addropRandomMask } from "../kernels/addrop_mask.ts";
@@ -19,8 +20,8 @@ export interface MaskTensors {
   mask: Tensor;
 }
 
-/** Dispatches writing `t.mask` of layer `layer` for a B x T batch. */
-export async function buildMask(
+/** Dispatches writing `t.mask` of layer `layer` for a B x T batch of `enc`. */
+export function buildMask(
   enc: Encoder,
   B: number,
   T: number,
@@ -28,10 +29,24 @@ export async function buildMask(
   t: MaskTensors,
   o: { p: number; q: number; selection: SelectMode; random: boolean },
 ): Promise<Dispatch[]> {
-  const { gpu, cfg } = enc;
-  const NH = cfg.numHeads;
-  const lengths = enc.inputs.lengths.view([B]);
-  const rng = enc.inputs.rng;
+  const src = { gpu: enc.gpu, NH: enc.cfg.numHeads, lengths: enc.inputs.lengths, rng: enc.inputs.rng };
+  return buildMaskFor(src, B, T, layer, t, o);
+}
+
+/**
+ * {@linkcode buildMask} for any attention stack: `NH` heads, `lengths` (u32, one per example: its real keys
+ * come first), `rng` the step's `[seed, step]`.
+ */
+export async function buildMaskFor(
+  src: { gpu: Gpu; NH: number; lengths: Tensor; rng: Tensor },
+  B: number,
+  T: number,
+  layer: number,
+  t: MaskTensors,
+  o: { p: number; q: number; selection: SelectMode; random: boolean },
+): Promise<Dispatch[]> {
+  const { gpu, NH, rng } = src;
+  const lengths = src.lengths.view([B]);
   if (o.random) {
     return addropRandomMask(gpu, { mask: t.mask, lengths, rng }, { B, NH, T, p: o.p, q: o.q, layer });
   }

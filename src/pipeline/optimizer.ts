@@ -21,6 +21,19 @@ export interface AdamwSettings {
   maxGradNorm: number;
 }
 
+/** AdamW settings of the training options: torch's betas (0.9, 0.999) and the run's eps, decay and clipping. */
+export function adamwSettings(
+  o: { adamEpsilon: number; weightDecay: number; maxGradNorm: number },
+): AdamwSettings {
+  return {
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: o.adamEpsilon,
+    weightDecay: o.weightDecay,
+    maxGradNorm: o.maxGradNorm,
+  };
+}
+
 /** The optimizer's GPU state and its prepared step. */
 export class Optimizer {
   private constructor(

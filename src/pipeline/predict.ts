@@ -16,6 +16,8 @@ import { assertInputForHead, readTextInput } from "./data.ts";
 import { argmax, runSizes, softmax } from "./evaluate.ts";
 import { collate, type EncodedExample } from "./tokenize.ts";
 import { ProgramCache } from "./train_step.ts";
+import { isMarianCheckpoint } from "../model/marian_config.ts";
+import { predictTranslations } from "./translate.ts";
 
 /** Options of {@linkcode predict}. */
 export interface PredictOptions {
@@ -26,12 +28,16 @@ export interface PredictOptions {
   batchSize?: number;
   textColumn?: string;
   textPairColumn?: string;
+  /** Translation checkpoints: the source column (default `source`) and the longest translation in tokens. */
+  sourceColumn?: string;
+  maxNewTokens?: number;
   /** Reuse a device (tests, library callers); one is requested otherwise. */
   gpu?: Gpu;
 }
 
 /** Writes predictions for every row of `input` to `output` (JSONL) and returns the row count. */
 export async function predict(o: PredictOptions): Promise<number> {
+  if (await isMarianCheckpoint(o.model)) return await predictTranslations(o);
   const gpu = o.gpu ?? await requestGpu();
   const model = await loadTaskModel(gpu, o.model).catch((e) => {
     if (!o.gpu) gpu.destroy();

@@ -26,12 +26,14 @@ import { flagName, OptionsError, type TrainOptions } from "../cli/train_options.
 import { AdDrop, isAdDropEpoch } from "./addrop.ts";
 import { limitSamples, loadRunData } from "./data.ts";
 import { computeMetrics, predictLogits, sequencePredictions, wordPredictions } from "./evaluate.ts";
-import { Optimizer } from "./optimizer.ts";
+import { adamwSettings, Optimizer } from "./optimizer.ts";
 import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./schedule.ts";
 import { type EncodedExample, encodeExample, encodeTokenExample } from "./tokenize.ts";
 import { collate } from "./tokenize.ts";
 import { ProgramCache, type StepStats, TrainStep } from "./train_step.ts";
 import { InputError } from "../io/input_error.ts";
+import { isMarianCheckpoint } from "../model/marian_config.ts";
+import { trainTranslation } from "./translate.ts";
 
 /** Something the run reports: a step, an evaluation, or a line of information. */
 export type RunEvent =
@@ -84,6 +86,7 @@ export async function train(
   env: TrainEnvironment = {},
 ): Promise<TrainResult> {
   if (!o.model) throw new InputError("train: no --model given");
+  if (await isMarianCheckpoint(o.model)) return await trainTranslation(o, onEvent, env);
   const info = (message: string) => onEvent({ type: "info", message });
   const outDir = o.outputDir ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const lastDir = `${outDir}/last`;
@@ -148,13 +151,7 @@ export async function train(
     attentionDropout: o.attentionDropout,
   });
   cleanup.defer(() => enc.destroy());
-  const optimizer = await Optimizer.create(gpu, model.store, {
-    beta1: 0.9,
-    beta2: 0.999,
-    eps: o.adamEpsilon,
-    weightDecay: o.weightDecay,
-    maxGradNorm: o.maxGradNorm,
-  });
+  const optimizer = await Optimizer.create(gpu, model.store, adamwSettings(o));
   cleanup.defer(() => optimizer.destroy());
   const programs = new ProgramCache(enc);
   const stepper = new TrainStep(enc, programs, optimizer, o.gradientAccumulationSteps, o.seed);

@@ -215,3 +215,69 @@ cliTest(
     );
   },
 );
+
+const MARIAN = `${ROOT}tests/fixtures/marian`;
+
+cliTest(
+  "translation: train, then predict and evaluate on its output, from the command line",
+  true,
+  async (dir) => {
+    const pairs = `${MARIAN}/pairs.jsonl`;
+    const out = `${dir}/mt`;
+    const t = await run("train", [
+      ...["--model", MARIAN, "--train", pairs, "--validation", pairs, "--output-dir", out],
+      ...["--epochs", "2", "--batch-size", "4", "--learning-rate", "1e-3"],
+    ]);
+    assertEquals(t.code, 0, t.stderr);
+    assert(t.stderr.includes("[AD-DROP]"), t.stderr); // cross-tuning: epoch 2 runs AD-DROP
+    assert(/eval after epoch 2: loss [\d.]+, bleu [\d.]+/.test(t.stderr), t.stderr);
+    assert(t.stdout.includes("bleu"), t.stdout);
+    for (const f of ["config.json", "model.safetensors", "tokenizer.json", "generated_predictions.txt"]) {
+      await Deno.stat(`${out}/${f}`);
+    }
+    const p = await run("predict", ["--model", out, "--input", pairs, "--output", `${dir}/tr.jsonl`]);
+    assertEquals(p.code, 0, p.stderr);
+    const rows = await readJsonl(`${dir}/tr.jsonl`);
+    assertEquals(rows.length, 9);
+    assertEquals(Object.keys(rows[0]), ["source", "translation"]);
+    const e = await run("evaluate", ["--model", out, "--validation", pairs, "--output", `${dir}/m.json`]);
+    assertEquals(e.code, 0, e.stderr);
+    assertEquals(Object.keys(await readJson(`${dir}/m.json`)), ["bleu", "bleu_bp", "loss", "samples"]);
+    assertEquals(await tmpFiles(dir), []);
+  },
+);
+
+cliTest(
+  "translation: a pair without a target and attribute on a Marian model fail cleanly",
+  true,
+  async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/bad.jsonl`,
+      '{"source": "the cat", "target": "pisica"}\n{"source": "a dog"}\n',
+    );
+    const r = await run("train", [
+      "--model",
+      MARIAN,
+      "--train",
+      `${dir}/bad.jsonl`,
+      "--output-dir",
+      `${dir}/out`,
+    ]);
+    await failedCleanly(r, [`addrop: ${dir}/bad.jsonl:2: `, "'target'"], `${dir}/out`, dir);
+    const a = await run("attribute", [
+      ...[
+        "--model",
+        MARIAN,
+        "--input",
+        `${dir}/bad.jsonl`,
+        "--output",
+        `${dir}/a.jsonl`,
+        "--layer",
+        "0",
+        "--method",
+        "grad",
+      ],
+    ]);
+    await failedCleanly(a, ["a Marian translation checkpoint"], `${dir}/a.jsonl`, dir);
+  },
+);

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Checks addrop's Marian support against Hugging Face transformers itself (not a re-implementation).
+
+  python check_hf_marian.py fixture tests/fixtures/marian
+      MarianMTModel.from_pretrained on the fixture: its logits and loss on expected.safetensors' batch, and its
+      generate(num_beams=1, max_new_tokens=8) ids, against what scripts/make_marian_fixtures.py stored (which the
+      GPU tests compare with).
+  python check_hf_marian.py trained RUN_DIR PAIRS.jsonl RUN_DIR/generated_predictions.txt MAX_NEW_TOKENS
+      MarianMTModel.from_pretrained on a checkpoint `deno task train` saved: its greedy translations of the pairs'
+      sources (tokenized with the saved tokenizer.json) against the run's own.
+
+Needs transformers (5.17 was used), torch 2.x, safetensors and tokenizers in a virtual environment, e.g.
+`python3 -m venv /tmp/hfvenv && /tmp/hfvenv/bin/pip install torch transformers safetensors tokenizers`.
+CI never runs it.
+"""
+import json
+import sys
+
+import torch
+from safetensors.torch import load_file
+from tokenizers import Tokenizer
+from transformers import MarianMTModel
+
+
+def fixture(d):
+    m = MarianMTModel.from_pretrained(d).eval()
+    e = load_file(f"{d}/expected.safetensors")
+    ids, mask, labels = e["input_ids"].long(), e["attention_mask"].long(), e["labels"].long()
+    with torch.no_grad():
+        out = m(input_ids=ids, attention_mask=mask, labels=labels)
+    print("max |logits - expected|:", (out.logits - e["logits"]).abs().max().item())
+    print("loss:", out.loss.item(), "expected:", e["loss"].item())
+    gen = m.generate(input_ids=ids, attention_mask=mask, num_beams=1, do_sample=False, max_new_tokens=8)
+    print("generate() ids equal to expected:", torch.equal(gen, e["generated"].long()))
+
+
+def trained(d, pairs, preds, max_new):
+    m = MarianMTModel.from_pretrained(d).eval()
+    tok = Tokenizer.from_file(f"{d}/tokenizer.json")
+    sources = [json.loads(line)["source"] for line in open(pairs) if line.strip()]
+    want = [line.rstrip("\n") for line in open(preds)][: len(sources)]
+    same = 0
+    for s, w in zip(sources, want):
+        ids = torch.tensor([tok.encode(s).ids])
+        g = m.generate(input_ids=ids, attention_mask=torch.ones_like(ids), num_beams=1, do_sample=False,
+                       max_new_tokens=max_new)
+        text = tok.decode(g[0].tolist(), skip_special_tokens=True)
+        same += text == w
+        if text != w:
+            print("differs:", repr(s), "transformers:", repr(text), "addrop:", repr(w))
+    print(f"{same}/{len(sources)} translations identical")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["fixture"] and len(sys.argv) == 3:
+        fixture(sys.argv[2])
+    elif sys.argv[1:2] == ["trained"] and len(sys.argv) == 6:
+        trained(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    else:
+        sys.exit(__doc__)

@@ -1,0 +1,403 @@
+/**
+ * Translation fine-tuning of Marian / OPUS-MT checkpoints: source/target pairs read from JSONL, CSV or TSV,
+ * tokenized with the checkpoint's tokenizer.json, teacher-forced cross-entropy training with AdamW, and after
+ * each epoch the validation loss and corpus BLEU (sacreBLEU's defaults) of greedy translations; the best epoch's
+ * checkpoint (by BLEU) is saved in the Hugging Face layout with its translations.
+ *
+ * @module
+ */
+import { readExamples } from "../data/examples.ts";
+import { type Gpu, requestGpu } from "../gpu/device.ts";
+import { CommandBatch } from "../gpu/encoder.ts";
+import { readMany } from "../gpu/readback.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { InputError } from "../io/input_error.ts";
+import { scale } from "../kernels/scale.ts";
+import { corpusBleu } from "../metrics/bleu.ts";
+import { greedyGenerate, loadMarian, MarianModel, saveMarian, type Seq2SeqBatch } from "../model/marian.ts";
+import { IGNORE_INDEX, loadTokenizer, type TextTokenizer } from "../model/tokenizer.ts";
+import type { TrainOptions } from "../cli/train_options.ts";
+import { AdDropSeq2Seq, isAdDropEpoch } from "./addrop_seq2seq.ts";
+import { runSizes } from "./evaluate.ts";
+import { adamwSettings, Optimizer } from "./optimizer.ts";
+import type { RunEvent, StepRecord, TrainResult } from "./run.ts";
+import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./schedule.ts";
+
+/** One source/target pair. */
+export interface TranslationPair {
+  source: string;
+  target: string;
+}
+
+/** A tokenized pair: source ids and target ids, each ending with the tokenizer's end token. */
+export interface EncodedPair {
+  source: number[];
+  target: number[];
+}
+
+/**
+ * Reads translation pairs from a JSONL, CSV or TSV file (columns `sourceColumn`, `targetColumn`; default
+ * `source`, `target`). A bad row throws a DataError naming file and line, or is skipped with `skipBadRows`.
+ */
+export async function readTranslationPairs(
+  path: string,
+  o: { sourceColumn?: string; targetColumn?: string; skipBadRows?: boolean } = {},
+): Promise<{ pairs: TranslationPair[]; skipped: number }> {
+  const reader = readExamples(path, {
+    textColumn: o.sourceColumn ?? "source",
+    labelColumn: o.targetColumn ?? "target",
+    textPairColumn: undefined,
+    skipBadRows: o.skipBadRows,
+  });
+  const examples = await reader.readAll();
+  return {
+    pairs: examples.map((e) => ({ source: e.text, target: String(e.label) })),
+    skipped: reader.skipped,
+  };
+}
+
+/** Tokenizes a pair with the end token appended (the tokenizer's post-processor), each side truncated. */
+export function encodePair(tok: TextTokenizer, p: TranslationPair): EncodedPair {
+  return { source: tok.encode(p.source).ids, target: tok.encode(p.target).ids };
+}
+
+/**
+ * Pads pairs into one batch of T = the longest source or target: source ids with pad and attention mask 0,
+ * labels with -100, decoder inputs = the labels shifted right behind `startId` (HF's `shift_tokens_right`).
+ */
+export function collatePairs(items: readonly EncodedPair[], padId: number, startId: number): Seq2SeqBatch {
+  const B = items.length;
+  const T = Math.max(1, ...items.map((p) => Math.max(p.source.length, p.target.length)));
+  const inputIds = new Int32Array(B * T).fill(padId);
+  const attentionMask = new Int32Array(B * T);
+  const decoderInputIds = new Int32Array(B * T).fill(padId);
+  const labels = new Int32Array(B * T).fill(IGNORE_INDEX);
+  items.forEach((p, b) => {
+    p.source.forEach((id, t) => {
+      inputIds[b * T + t] = id;
+      attentionMask[b * T + t] = 1;
+    });
+    p.target.forEach((id, t) => {
+      labels[b * T + t] = id;
+      decoderInputIds[b * T + t] = t === 0 ? startId : p.target[t - 1];
+    });
+    if (p.target.length < T && p.target.length > 0) {
+      decoderInputIds[b * T + p.target.length] = p.target.at(-1)!;
+    }
+    if (p.target.length === 0) decoderInputIds[b * T] = startId;
+  });
+  return { B, T, inputIds, attentionMask, decoderInputIds, labels };
+}
+
+/** Greedy translations of `sources` in batches, decoded to text (special tokens skipped). */
+export async function translate(
+  m: MarianModel,
+  tok: TextTokenizer,
+  sources: readonly number[][],
+  o: { batchSize: number; maxNewTokens: number },
+): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < sources.length; i += o.batchSize) {
+    const ids = await greedyGenerate(m, sources.slice(i, i + o.batchSize) as number[][], o);
+    for (const row of ids) out.push(tok.tokenizer.decode(row, { skip_special_tokens: true }));
+  }
+  return out;
+}
+
+/** Mean teacher-forced cross entropy over the target tokens of `items` (no dropout). */
+export async function translationLoss(
+  m: MarianModel,
+  items: readonly EncodedPair[],
+  batchSize: number,
+  padId: number,
+): Promise<number> {
+  let sum = 0;
+  let tokens = 0;
+  for (let i = 0; i < items.length; i += batchSize) {
+    const batch = collatePairs(items.slice(i, i + batchSize), padId, m.cfg.decoderStartTokenId);
+    const prog = await m.program(batch.B, batch.T, "eval");
+    m.writeBatch(batch);
+    m.setStep(0, 0);
+    const cmd = new CommandBatch(m.gpu, "translation loss");
+    cmd.run(...prog.encoderForward, ...prog.decoderForward, ...prog.loss);
+    cmd.submit();
+    const [loss] = await readMany(m.gpu, [prog.lossValue]);
+    const n = Array.from(batch.labels!).filter((x) => x !== IGNORE_INDEX).length;
+    sum += loss[0] * n;
+    tokens += n;
+  }
+  return tokens ? sum / tokens : NaN;
+}
+
+/** `train()` for a Marian checkpoint (called by `train()` when config.json says `model_type: "marian"`). */
+export async function trainTranslation(
+  o: TrainOptions,
+  onEvent: (e: RunEvent) => void = () => {},
+  env: { gpu?: Gpu } = {},
+): Promise<TrainResult> {
+  if (!o.model) throw new InputError("train: no --model given");
+  if (!o.train) throw new InputError("train: translation needs --train (a JSONL, CSV or TSV file of pairs)");
+  if (o.resume) throw new InputError("train: --resume is not supported for translation yet");
+  if (o.adDrop && o.attribution === "ig") {
+    throw new InputError(
+      "train: --attribution ig is not supported for translation (grad, attention or random; or --no-ad-drop)",
+    );
+  }
+  const info = (message: string) => onEvent({ type: "info", message });
+  const outDir = o.outputDir ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  using cleanup = new DisposableStack();
+  const gpu = env.gpu ?? await requestGpu();
+  if (!env.gpu) cleanup.defer(() => gpu.destroy());
+  info(`adapter: ${gpu.description.name} (${gpu.description.kind})`);
+  const loaded = await loadMarian(gpu, o.model);
+  cleanup.defer(() => loaded.store.destroy());
+  if (loaded.unexpected.length) info(`unused checkpoint tensors: ${loaded.unexpected.join(", ")}`);
+  const cfg = loaded.cfg;
+  const tok = await loadTokenizer(o.model, { maxLength: o.maxLength, typeIds: false });
+  if (tok.padId !== cfg.padTokenId) {
+    throw new InputError(
+      `${o.model}: the tokenizer's pad token has id ${tok.padId}, config.json's pad_token_id is ${cfg.padTokenId}`,
+    );
+  }
+  const columns = { sourceColumn: o.sourceColumn, targetColumn: o.targetColumn, skipBadRows: o.skipBadRows };
+  const train = await readTranslationPairs(o.train, columns);
+  const valid = o.validation ? await readTranslationPairs(o.validation, columns) : { pairs: [], skipped: 0 };
+  const skipped = train.skipped + valid.skipped;
+  if (skipped) info(`skipped ${skipped} bad rows (--skip-bad-rows)`);
+  const trainPairs = o.maxTrainSamples ? train.pairs.slice(0, o.maxTrainSamples) : train.pairs;
+  const validPairs = o.maxEvalSamples ? valid.pairs.slice(0, o.maxEvalSamples) : valid.pairs;
+  if (!trainPairs.length) throw new InputError(`${o.train}: no training pairs`);
+  const trainItems = trainPairs.map((p) => encodePair(tok, p));
+  const validItems = validPairs.map((p) => encodePair(tok, p));
+  const maxT = Math.max(
+    2,
+    ...[...trainItems, ...validItems].map((p) => Math.max(p.source.length, p.target.length)),
+  );
+  if (maxT > cfg.maxPositionEmbeddings) {
+    throw new InputError(
+      `a pair is ${maxT} tokens long, above the model's ${cfg.maxPositionEmbeddings} positions: lower --max-length`,
+    );
+  }
+  info(`${trainItems.length} training pairs, ${validItems.length} validation pairs, longest ${maxT} tokens`);
+  const model = await MarianModel.create(gpu, loaded, {
+    maxBatch: o.batchSize,
+    maxLength: maxT,
+    dropout: o.hiddenDropout,
+    attentionDropout: o.attentionDropout,
+  });
+  cleanup.defer(() => model.destroy());
+  const optimizer = await Optimizer.create(gpu, loaded.store, adamwSettings(o));
+  cleanup.defer(() => optimizer.destroy());
+  const addrop = o.adDrop ? await AdDropSeq2Seq.create(model, o) : null;
+  if (addrop) cleanup.defer(() => addrop.destroy());
+  const accumulation = o.gradientAccumulationSteps;
+  const total = totalSteps(trainItems.length, o.batchSize, accumulation, o.epochs, o.maxSteps);
+  const warmup = warmupSteps(total, o.warmupRatio);
+  const perEpoch = Math.max(1, Math.ceil(Math.ceil(trainItems.length / o.batchSize) / accumulation));
+  const epochs = Math.ceil(o.maxSteps > 0 ? total / perEpoch : o.epochs);
+  await Deno.mkdir(outDir, { recursive: true });
+  const log: string[] = [];
+  const history: Record<string, number>[] = [];
+  let best: { epoch: number; bleu: number } | null = null;
+  let evalResults: Record<string, number> = {};
+  let step = 0;
+  let micro = 0;
+  let sinceBest = 0;
+  const t0 = performance.now();
+  const scales = new Map<unknown, Awaited<ReturnType<typeof scale>>>();
+
+  for (let epoch = 0; epoch < epochs && step < total; epoch++) {
+    const adEpoch = addrop !== null && isAdDropEpoch(epoch, o.crossTuning);
+    const groups = batches(epochOrder(trainItems.length, o.seed, epoch, o.shuffle), o.batchSize);
+    let window: { loss: number; tokens: number }[] = [];
+    let tDone = performance.now();
+    for (let g = 0; g < groups.length && step < total; g++) {
+      const batch = collatePairs(groups[g].map((i) => trainItems[i]), tok.padId, cfg.decoderStartTokenId);
+      const last = (g + 1) % accumulation === 0 || g === groups.length - 1;
+      const lr = learningRate(o.lrSchedule, o.learningRate, step, total, warmup);
+      const prog = await model.program(batch.B, batch.T, "train");
+      const masks = adEpoch ? await addrop!.prepare(batch, micro) : null;
+      model.writeBatch(batch);
+      model.setStep(o.seed, micro);
+      const cmd = new CommandBatch(gpu, "translation step");
+      const run = masks ? masks.program : prog;
+      cmd.run(...run.encoderForward, ...run.decoderForward, ...run.loss);
+      if (accumulation > 1) {
+        let d = scales.get(run);
+        if (!d) scales.set(run, d = await scale(gpu, { x: run.dlogits }, { s: 1 / accumulation }));
+        cmd.run(d);
+      }
+      cmd.run(...run.backward);
+      if (last) {
+        optimizer.setStep(step + 1, lr);
+        cmd.run(...optimizer.step);
+        cmd.zero(loaded.store.grads);
+      }
+      cmd.submit();
+      micro++;
+      const [loss, norm] = await readMany(gpu, [run.lossValue, optimizer.norm]);
+      window.push({
+        loss: loss[0],
+        tokens: Array.from(batch.labels!).filter((x) => x !== IGNORE_INDEX).length,
+      });
+      if (!last) continue;
+      step++;
+      const now = performance.now();
+      const record: StepRecord = {
+        step,
+        epoch: epoch + (g + 1) / groups.length,
+        loss: window.reduce((a, w) => a + w.loss, 0) / window.length,
+        learning_rate: lr,
+        grad_norm: norm[0],
+        tokens_per_second: window.reduce((a, w) => a + w.tokens, 0) / ((now - tDone) / 1000),
+        ad_drop: adEpoch,
+      };
+      tDone = now;
+      window = [];
+      log.push(JSON.stringify(record));
+      onEvent({ type: "step", record, totalSteps: total });
+    }
+    const metrics: Record<string, number> = { epoch: epoch + 1 };
+    let hypotheses: string[] = [];
+    if (validItems.length) {
+      metrics.loss = await translationLoss(model, validItems, o.batchSize, tok.padId);
+      hypotheses = await translate(model, tok, validItems.map((p) => p.source), {
+        batchSize: o.batchSize,
+        maxNewTokens: maxT,
+      });
+      const bleu = corpusBleu(hypotheses, validPairs.map((p) => p.target));
+      metrics.bleu = bleu.score;
+      metrics.bleu_bp = bleu.bp;
+    }
+    history.push(metrics);
+    onEvent({ type: "eval", epoch: epoch + 1, metrics });
+    await writeFileAtomic(`${outDir}/train_log.jsonl`, log.join("\n") + "\n");
+    if (!validItems.length || best === null || metrics.bleu > best.bleu) {
+      best = { epoch: epoch + 1, bleu: metrics.bleu ?? NaN };
+      evalResults = metrics;
+      sinceBest = 0;
+      await saveMarian(gpu, outDir, loaded);
+      await saveTokenizerFiles(outDir, tok);
+      if (hypotheses.length) {
+        await writeFileAtomic(`${outDir}/generated_predictions.txt`, hypotheses.join("\n") + "\n");
+      }
+    } else if (o.patience !== undefined && ++sinceBest >= o.patience) {
+      info(`early stopping: no improvement of bleu in ${o.patience} epochs`);
+      break;
+    }
+  }
+  const runtime = (performance.now() - t0) / 1000;
+  await writeFileAtomic(`${outDir}/eval_results.json`, JSON.stringify(evalResults, null, 2) + "\n");
+  await writeFileAtomic(
+    `${outDir}/all_results.json`,
+    JSON.stringify(
+      {
+        ...Object.fromEntries(Object.entries(evalResults).map(([k, v]) => [`eval_${k}`, v])),
+        train_runtime: runtime,
+        train_steps: step,
+        train_samples: trainItems.length,
+        eval_samples: validItems.length,
+        best_epoch: best?.epoch ?? null,
+        selection_metric: "bleu",
+        history,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  return {
+    outputDir: outDir,
+    bestEpoch: best?.epoch ?? null,
+    bestMetric: validItems.length ? best?.bleu ?? null : null,
+    metricName: "bleu",
+    evalResults,
+    steps: step,
+  };
+}
+
+/** Writes tokenizer.json and tokenizer_config.json (each to a temporary name, renamed). */
+async function saveTokenizerFiles(dir: string, tok: TextTokenizer): Promise<void> {
+  await writeFileAtomic(`${dir}/tokenizer.json`, JSON.stringify(tok.json) + "\n");
+  await writeFileAtomic(`${dir}/tokenizer_config.json`, JSON.stringify(tok.config, null, 2) + "\n");
+}
+
+/** What {@linkcode predictTranslations} and {@linkcode evaluateTranslation} need. */
+export interface TranslationRunOptions {
+  model: string;
+  maxLength?: number;
+  batchSize?: number;
+  /** Longest translation in tokens (default: maxLength). */
+  maxNewTokens?: number;
+  sourceColumn?: string;
+  targetColumn?: string;
+  skipBadRows?: boolean;
+  gpu?: Gpu;
+}
+
+/** Loads a Marian checkpoint and its tokenizer, sized for `o`, and runs `fn`; everything is freed afterwards. */
+async function withTranslator<T>(
+  o: TranslationRunOptions,
+  fn: (m: MarianModel, tok: TextTokenizer, sizes: { batchSize: number; maxNewTokens: number }) => Promise<T>,
+): Promise<T> {
+  using cleanup = new DisposableStack();
+  const gpu = o.gpu ?? await requestGpu();
+  if (!o.gpu) cleanup.defer(() => gpu.destroy());
+  const loaded = await loadMarian(gpu, o.model);
+  cleanup.defer(() => loaded.store.destroy());
+  const { maxLength, batchSize } = runSizes(o, loaded.cfg.maxPositionEmbeddings);
+  const maxNewTokens = o.maxNewTokens ?? maxLength;
+  if (
+    !(Number.isInteger(maxNewTokens) && maxNewTokens >= 1 && maxNewTokens <= loaded.cfg.maxPositionEmbeddings)
+  ) {
+    throw new RangeError(
+      `maxNewTokens must be an integer in 1..${loaded.cfg.maxPositionEmbeddings} (max_position_embeddings), got ${maxNewTokens}`,
+    );
+  }
+  const tok = await loadTokenizer(o.model, { maxLength, typeIds: false });
+  const m = await MarianModel.create(gpu, loaded, {
+    maxBatch: batchSize,
+    maxLength: Math.max(maxLength, maxNewTokens),
+  });
+  cleanup.defer(() => m.destroy());
+  return await fn(m, tok, { batchSize, maxNewTokens });
+}
+
+/**
+ * Translates every row of `input` (JSONL, CSV or TSV with a `sourceColumn`, default `source`) and writes one
+ * JSON line `{"source", "translation"}` per row to `output` (a temporary file renamed at the end); returns the
+ * row count.
+ */
+export async function predictTranslations(
+  o: TranslationRunOptions & { input: string; output: string },
+): Promise<number> {
+  return await withTranslator(o, async (m, tok, sizes) => {
+    const reader = readExamples(o.input, {
+      textColumn: o.sourceColumn ?? "source",
+      requireLabel: false,
+      skipBadRows: o.skipBadRows,
+    });
+    const sources = (await reader.readAll()).map((e) => e.text);
+    const out = await translate(m, tok, sources.map((s) => tok.encode(s).ids), sizes);
+    const lines = sources.map((source, i) => JSON.stringify({ source, translation: out[i] }) + "\n");
+    await writeFileAtomic(o.output, lines.join(""));
+    return sources.length;
+  });
+}
+
+/**
+ * BLEU (sacreBLEU's defaults) of greedy translations of a pair file against its targets, and the teacher-forced
+ * loss: `{bleu, bleu_bp, loss, samples}`.
+ */
+export async function evaluateTranslation(
+  o: TranslationRunOptions & { validation: string },
+): Promise<Record<string, number>> {
+  return await withTranslator(o, async (m, tok, sizes) => {
+    const { pairs } = await readTranslationPairs(o.validation, o);
+    if (!pairs.length) throw new InputError(`${o.validation}: no pairs`);
+    const items = pairs.map((p) => encodePair(tok, p));
+    const hyps = await translate(m, tok, items.map((p) => p.source), sizes);
+    const bleu = corpusBleu(hyps, pairs.map((p) => p.target));
+    const loss = await translationLoss(m, items, sizes.batchSize, tok.padId);
+    return { bleu: bleu.score, bleu_bp: bleu.bp, loss, samples: pairs.length };
+  });
+}

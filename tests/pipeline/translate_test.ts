@@ -1,0 +1,179 @@
+/**
+ * Translation fine-tuning end to end on the tiny Marian fixture: batches (shift right, padding), `train()` to
+ * BLEU 100 on the pairs it learns, the saved checkpoint loaded again and translating the same, `predict()` and
+ * `evaluate()` on it, AD-DROP's masks for translation, and bad pair files.
+ */
+import assert from "node:assert/strict";
+import { DataError } from "../../src/data/source.ts";
+import { readTensor } from "../../src/gpu/readback.ts";
+import { loadMarian, MarianModel } from "../../src/model/marian.ts";
+import { loadTokenizer } from "../../src/model/tokenizer.ts";
+import { AdDropSeq2Seq } from "../../src/pipeline/addrop_seq2seq.ts";
+import { evaluate } from "../../src/pipeline/evaluate_run.ts";
+import { predict } from "../../src/pipeline/predict.ts";
+import { train } from "../../src/pipeline/run.ts";
+import { collatePairs, encodePair, readTranslationPairs } from "../../src/pipeline/translate.ts";
+import { parseTrainOptions } from "../../src/cli/train_options.ts";
+import { readJson, readJsonl, tmpFiles } from "../_util/e2e.ts";
+import { gpuTest } from "../_util/gpu.ts";
+
+const DIR = new URL("../fixtures/marian", import.meta.url).pathname;
+const PAIRS = `${DIR}/pairs.jsonl`;
+
+Deno.test("collatePairs: labels padded with -100, decoder inputs shifted right behind the start token", () => {
+  const b = collatePairs(
+    [{ source: [5, 6, 0], target: [7, 0] }, { source: [8, 0], target: [9, 10, 11, 0] }],
+    47,
+    47,
+  );
+  assert.equal(b.T, 4);
+  assert.deepEqual(Array.from(b.inputIds), [5, 6, 0, 47, 8, 0, 47, 47]);
+  assert.deepEqual(Array.from(b.attentionMask), [1, 1, 1, 0, 1, 1, 0, 0]);
+  assert.deepEqual(Array.from(b.labels!), [7, 0, -100, -100, 9, 10, 11, 0]);
+  // HF's shift_tokens_right: [start, labels[:-1]] with -100 read as pad.
+  assert.deepEqual(Array.from(b.decoderInputIds), [47, 7, 0, 47, 47, 9, 10, 11]);
+});
+
+Deno.test("readTranslationPairs: a row without the target column names file, line and column", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+  try {
+    await Deno.writeTextFile(path, '{"source": "a", "target": "b"}\n{"source": "c"}\n');
+    await assert.rejects(readTranslationPairs(path), (e: unknown) => {
+      assert(e instanceof DataError);
+      assert.match(e.message, new RegExp(`${path}:2: .*'target'`));
+      return true;
+    });
+    const { pairs, skipped } = await readTranslationPairs(path, { skipBadRows: true });
+    assert.deepEqual(pairs, [{ source: "a", target: "b" }]);
+    assert.equal(skipped, 1);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+gpuTest(
+  "train() on a Marian checkpoint learns the pairs (BLEU 100); the saved model reloads and agrees",
+  async (gpu) => {
+    const out = await Deno.makeTempDir({ prefix: "addrop_translate_" });
+    try {
+      const o = parseTrainOptions({
+        model: DIR,
+        train: PAIRS,
+        validation: PAIRS,
+        outputDir: out,
+        epochs: 60,
+        batchSize: 9,
+        learningRate: 1e-2,
+        lrSchedule: "constant",
+        hiddenDropout: 0,
+        adDrop: false,
+        seed: 3,
+      });
+      const result = await train(o, () => {}, { gpu });
+      assert.equal(result.metricName, "bleu");
+      assert(Math.abs(result.bestMetric! - 100) < 1e-9, `best BLEU ${result.bestMetric}`);
+      const all = await readJson(`${out}/all_results.json`) as { history: { loss: number }[] };
+      assert(
+        all.history.at(-1)!.loss < all.history[0].loss / 4,
+        JSON.stringify(all.history.map((h) => h.loss)),
+      );
+      const config = await readJson(`${out}/config.json`) as Record<string, unknown>;
+      assert.equal(config.model_type, "marian");
+      assert.deepEqual(config.architectures, ["MarianMTModel"]);
+      // The checkpoint reloads and translates as the run did.
+      const predictions = (await Deno.readTextFile(`${out}/generated_predictions.txt`)).trimEnd().split("\n");
+      const targets = (await readTranslationPairs(PAIRS)).pairs.map((p) => p.target);
+      assert.deepEqual(predictions, targets);
+      const predicted = `${out}/predict.jsonl`;
+      assert.equal(await predict({ model: out, input: PAIRS, output: predicted, gpu }), targets.length);
+      const rows = await readJsonl(predicted) as { source: string; translation: string }[];
+      assert.deepEqual(rows.map((r) => r.translation), targets);
+      const metrics = await evaluate({ model: out, validation: PAIRS, gpu });
+      assert(Math.abs(metrics.bleu - 100) < 1e-9, `BLEU ${metrics.bleu}`);
+      assert.equal(metrics.samples, targets.length);
+      assert.deepEqual(await tmpFiles(out), []);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+);
+
+gpuTest(
+  "AD-DROP for translation: q = 0 masks nothing, p = q = 1 masks every real key of the selected layer",
+  async (gpu) => {
+    const loaded = await loadMarian(gpu, DIR);
+    const tok = await loadTokenizer(DIR);
+    const pairs = (await readTranslationPairs(PAIRS)).pairs.slice(0, 3);
+    const batch = collatePairs(
+      pairs.map((p) => encodePair(tok, p)),
+      tok.padId,
+      loaded.cfg.decoderStartTokenId,
+    );
+    const m = await MarianModel.create(gpu, loaded, { maxBatch: 3, maxLength: batch.T });
+    const NH = loaded.cfg.encoderHeads;
+    const T = batch.T;
+    const lengths = [0, 1, 2].map((b) =>
+      Array.from(batch.attentionMask).slice(b * T, (b + 1) * T).filter(Boolean).length
+    );
+    const masked = async (p: number, q: number, attribution: "grad" | "attention" | "random") => {
+      const ad = await AdDropSeq2Seq.create(m, {
+        attribution,
+        p,
+        q,
+        layers: [1],
+        selection: "high",
+        igSteps: 1,
+        seed: 7,
+      });
+      await ad.prepare(batch, 0);
+      await gpu.sync();
+      const mask = await readTensor(gpu, ad.buffers.get(1)!.mask.view([3 * NH * T * T]));
+      ad.destroy();
+      let n = 0;
+      for (let b = 0; b < 3; b++) {
+        for (let r = 0; r < NH * T; r++) {
+          for (let j = 0; j < T; j++) if (mask[(b * NH * T + r) * T + j] < 0) n++;
+        }
+      }
+      return n;
+    };
+    // Real query rows x real keys: padded keys and padded query rows are never dropped.
+    const real = lengths.reduce((a, n) => a + NH * n * n, 0);
+    for (const method of ["grad", "attention", "random"] as const) {
+      assert.equal(await masked(0.5, 0, method), 0, `${method}, q = 0`);
+      assert.equal(await masked(1, 1, method), real, `${method}, p = q = 1 (lengths ${lengths}, T ${T})`);
+    }
+    // p = 0.5, q = 1: about half of each row's real keys (ties aside) from the attribution scores.
+    const half = await masked(0.5, 1, "grad");
+    assert(half > real * 0.3 && half < real * 0.75, `${half} of ${real}`);
+    m.destroy();
+    loaded.store.destroy();
+  },
+);
+
+gpuTest("train() with AD-DROP on translation runs the masked program in AD-DROP epochs", async (gpu) => {
+  const out = await Deno.makeTempDir({ prefix: "addrop_translate_ad_" });
+  try {
+    const steps: boolean[] = [];
+    const o = parseTrainOptions({
+      model: DIR,
+      train: PAIRS,
+      outputDir: out,
+      epochs: 2,
+      batchSize: 5,
+      learningRate: 1e-3,
+      layers: "all",
+      p: 0.5,
+      q: 0.5,
+    });
+    const result = await train(o, (e) => {
+      if (e.type === "step") steps.push(e.record.ad_drop);
+    }, { gpu });
+    assert.deepEqual(steps, [false, false, true, true]);
+    assert.equal(result.bestMetric, null);
+    const log = await readJsonl(`${out}/train_log.jsonl`) as { loss: number }[];
+    assert(log.every((r) => Number.isFinite(r.loss)));
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
