@@ -185,7 +185,8 @@ Deno.test("safetensors reads every fixture (checkpoint and expected outputs)", a
     if (!entry.isDirectory) continue;
     // Checkpoint fixtures only (training/ and attribution/ hold other safetensors files).
     if (!existsSync(join(FIXTURES, entry.name, "config.json"))) continue;
-    // model.safetensors and expected.safetensors (bert_mlm: steps.safetensors) in each.
+    // model.safetensors and expected.safetensors (bert_mlm: steps.safetensors) in each; marian also
+    // attribution.safetensors.
     const files = [...Deno.readDirSync(join(FIXTURES, entry.name))].map((e) => e.name)
       .filter((n) => n.endsWith(".safetensors"));
     for (const file of files) {
@@ -201,5 +202,5 @@ Deno.test("safetensors reads every fixture (checkpoint and expected outputs)", a
       f.close();
     }
   }
-  assert.deepEqual(count, 10);
+  assert.deepEqual(count, 13);
 });

@@ -1,0 +1,140 @@
+/**
+ * Translation benchmarks on a Marian-mini shape (4 + 4 layers, d_model 256, 4 heads, FFN 1024, vocabulary 8192,
+ * batch 8 x 64, random weights): a plain training step (encoder, decoder, LM head, loss, backward, AdamW), an
+ * AD-DROP step with gradient attribution over every encoder layer (its ratio to the plain step timed just
+ * before it, median over pairs), and greedy generation of 32 tokens for 8 sources. Wall clock around completed
+ * submits.
+ *
+ * @module
+ */
+import { CommandBatch } from "../src/gpu/encoder.ts";
+import type { Gpu } from "../src/gpu/device.ts";
+import { readMany } from "../src/gpu/readback.ts";
+import { summarize, timeWall } from "../src/gpu/timing.ts";
+import { greedyGenerate, type LoadedMarian, MarianModel, type MarianProgram } from "../src/model/marian.ts";
+import { parseMarianConfig } from "../src/model/marian_config.ts";
+import { marianParamSpecs } from "../src/model/marian_weights.ts";
+import { ParamStore } from "../src/model/param_store.ts";
+import { initValues } from "../src/model/weights.ts";
+import { AdDropSeq2Seq } from "../src/pipeline/addrop_seq2seq.ts";
+import { adamwSettings, Optimizer } from "../src/pipeline/optimizer.ts";
+import { collatePairs } from "../src/pipeline/translate.ts";
+import { type BenchCase, type BenchResult, millis } from "./_util.ts";
+
+const B = 8;
+const T = 64;
+const V = 8192;
+const PAD = V - 1;
+const RUNS = { warmup: 2, repeats: 7 };
+
+async function setup(gpu: Gpu) {
+  const cfg = parseMarianConfig({
+    model_type: "marian",
+    vocab_size: V,
+    d_model: 256,
+    encoder_layers: 4,
+    decoder_layers: 4,
+    encoder_attention_heads: 4,
+    decoder_attention_heads: 4,
+    encoder_ffn_dim: 1024,
+    decoder_ffn_dim: 1024,
+    activation_function: "swish",
+    max_position_embeddings: 512,
+    scale_embedding: true,
+    pad_token_id: PAD,
+    decoder_start_token_id: PAD,
+  });
+  const specs = marianParamSpecs(cfg);
+  const store = await ParamStore.create(gpu, specs);
+  store.upload(gpu, specs.map((s, i) => initValues(s, 0.02, 1, i)));
+  const loaded: LoadedMarian = { cfg, specs, store, finalLogitsBias: new Float32Array(V), unexpected: [] };
+  const model = await MarianModel.create(gpu, loaded, { maxBatch: B, maxLength: T });
+  const opt = await Optimizer.create(
+    gpu,
+    store,
+    adamwSettings({ adamEpsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 }),
+  );
+  // Sources of T tokens and targets of T - 8, random ids ending with eos (0).
+  const ids = (n: number, k: number) =>
+    Array.from({ length: n }, (_, t) => (t === n - 1 ? 0 : 2 + ((k * 7919 + t * 104729) % (V - 3))));
+  const pairs = Array.from({ length: B }, (_, b) => ({ source: ids(T, b), target: ids(T - 8, b + 100) }));
+  const batch = collatePairs(pairs, PAD, PAD);
+  return { model, opt, store, batch, sources: pairs.map((p) => p.source.slice(0, 24)) };
+}
+
+async function step(s: Awaited<ReturnType<typeof setup>>, prog: MarianProgram, i: number): Promise<void> {
+  s.model.writeBatch(s.batch);
+  s.model.setStep(1, i);
+  s.opt.setStep(i + 1, 1e-4);
+  new CommandBatch(s.model.gpu, "bench step")
+    .run(...prog.encoderForward, ...prog.decoderForward, ...prog.loss, ...prog.backward, ...s.opt.step)
+    .zero(s.store.grads)
+    .submit();
+  await readMany(s.model.gpu, [prog.lossValue]);
+}
+
+async function plainAndAdDrop(gpu: Gpu): Promise<BenchResult[]> {
+  const s = await setup(gpu);
+  const plain = await s.model.program(B, T, "train");
+  const ad = await AdDropSeq2Seq.create(s.model, {
+    attribution: "grad",
+    p: 0.2,
+    q: 0.2,
+    layers: "all",
+    selection: "high",
+    igSteps: 1,
+    seed: 1,
+  });
+  let i = 0;
+  const plainMs: number[] = [];
+  const adMs: number[] = [];
+  for (let k = 0; k < RUNS.warmup + RUNS.repeats; k++) {
+    const t0 = performance.now();
+    await step(s, plain, i++);
+    const t1 = performance.now();
+    const { program } = await ad.prepare(s.batch, i);
+    await step(s, program, i++);
+    const t2 = performance.now();
+    if (k < RUNS.warmup) continue;
+    plainMs.push(t1 - t0);
+    adMs.push(t2 - t1);
+  }
+  const ratios = adMs.map((x, k) => x / plainMs[k]);
+  ad.destroy();
+  s.model.destroy();
+  s.opt.destroy();
+  s.store.destroy();
+  const r = summarize(ratios, "wall-clock");
+  return [
+    millis("marian_mini_plain_step", summarize(plainMs, "wall-clock"), `B=${B} T=${T}, wall clock per step`),
+    millis(
+      "marian_mini_addrop_grad_all_step",
+      summarize(adMs, "wall-clock"),
+      `B=${B} T=${T}, all encoder layers`,
+    ),
+    {
+      name: "marian_mini_addrop_grad_all_step_ratio",
+      unit: "x plain",
+      median: r.median,
+      min: r.min,
+      max: r.max,
+      note: "AD-DROP step / the plain step timed just before it (median over pairs)",
+    },
+  ];
+}
+
+async function generation(gpu: Gpu): Promise<BenchResult[]> {
+  const s = await setup(gpu);
+  const t = await timeWall(async () => {
+    await greedyGenerate(s.model, s.sources, { maxNewTokens: 32 });
+  }, { warmup: 1, repeats: 3 });
+  s.model.destroy();
+  s.opt.destroy();
+  s.store.destroy();
+  return [millis("marian_mini_greedy_32_tokens", t, `${B} sources of 24 tokens, 32 steps over length 32`)];
+}
+
+export const benchmarks: BenchCase[] = [
+  { name: "marian_mini_steps", run: plainAndAdDrop },
+  { name: "marian_mini_greedy", run: generation },
+];
