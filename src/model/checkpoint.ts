@@ -56,7 +56,20 @@ export async function saveTrainerState(
   state: TrainerState,
 ): Promise<void> {
   await saveCheckpoint(gpu, dir, m);
-  const store = m.store;
+  await saveOptimizerState(gpu, dir, m.store, state);
+}
+
+/**
+ * Saves the Adam moments (`optimizer.safetensors`) and the trainer state (`trainer_state.json`) into `dir`, beside
+ * weights saved by the caller (any model family).
+ */
+export async function saveOptimizerState(
+  gpu: Gpu,
+  dir: string,
+  store: ParamStore,
+  state: TrainerState,
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
   const arena = async (t: typeof store.m, name: string) => ({
     name,
     shape: [t.size],

@@ -14,7 +14,16 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { InputError } from "../io/input_error.ts";
 import { scale } from "../kernels/scale.ts";
 import { corpusBleu } from "../metrics/bleu.ts";
-import { greedyGenerate, loadMarian, MarianModel, saveMarian, type Seq2SeqBatch } from "../model/marian.ts";
+import {
+  greedyGenerate,
+  type LoadedMarian,
+  loadMarian,
+  MarianModel,
+  saveMarian,
+  type Seq2SeqBatch,
+} from "../model/marian.ts";
+import { loadTrainerState, saveOptimizerState, type TrainerState } from "../model/checkpoint.ts";
+import { startedWith } from "./resume.ts";
 import { IGNORE_INDEX, loadTokenizer, type TextTokenizer } from "../model/tokenizer.ts";
 import type { TrainOptions } from "../cli/train_options.ts";
 import { AdDropSeq2Seq, isAdDropEpoch } from "./addrop_seq2seq.ts";
@@ -129,7 +138,11 @@ export async function translationLoss(
   return tokens ? sum / tokens : NaN;
 }
 
-/** `train()` for a Marian checkpoint (called by `train()` when config.json says `model_type: "marian"`). */
+/**
+ * `train()` for a Marian checkpoint (called by `train()` when config.json says `model_type: "marian"`). After
+ * each epoch, `last/` holds the weights, Adam moments and trainer state, so `--resume` continues an interrupted
+ * run bit for bit (the options must be the same, except --epochs, --max-steps and --patience).
+ */
 export async function trainTranslation(
   o: TrainOptions,
   onEvent: (e: RunEvent) => void = () => {},
@@ -137,7 +150,6 @@ export async function trainTranslation(
 ): Promise<TrainResult> {
   if (!o.model) throw new InputError("train: no --model given");
   if (!o.train) throw new InputError("train: translation needs --train (a JSONL, CSV or TSV file of pairs)");
-  if (o.resume) throw new InputError("train: --resume is not supported for translation yet");
   if (o.adDrop && o.attribution === "ig") {
     throw new InputError(
       "train: --attribution ig is not supported for translation (grad, attention or random; or --no-ad-drop)",
@@ -145,18 +157,22 @@ export async function trainTranslation(
   }
   const info = (message: string) => onEvent({ type: "info", message });
   const outDir = o.outputDir ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const lastDir = `${outDir}/last`;
+  const resuming = o.resume && (await exists(`${lastDir}/trainer_state.json`));
+  const modelDir = resuming ? lastDir : o.model;
+  if (resuming) await startedWith(lastDir, o);
   using cleanup = new DisposableStack();
   const gpu = env.gpu ?? await requestGpu();
   if (!env.gpu) cleanup.defer(() => gpu.destroy());
   info(`adapter: ${gpu.description.name} (${gpu.description.kind})`);
-  const loaded = await loadMarian(gpu, o.model);
+  const loaded = await loadMarian(gpu, modelDir);
   cleanup.defer(() => loaded.store.destroy());
   if (loaded.unexpected.length) info(`unused checkpoint tensors: ${loaded.unexpected.join(", ")}`);
   const cfg = loaded.cfg;
-  const tok = await loadTokenizer(o.model, { maxLength: o.maxLength, typeIds: false });
+  const tok = await loadTokenizer(modelDir, { maxLength: o.maxLength, typeIds: false });
   if (tok.padId !== cfg.padTokenId) {
     throw new InputError(
-      `${o.model}: the tokenizer's pad token has id ${tok.padId}, config.json's pad_token_id is ${cfg.padTokenId}`,
+      `${modelDir}: the tokenizer's pad token has id ${tok.padId}, config.json's pad_token_id is ${cfg.padTokenId}`,
     );
   }
   const columns = { sourceColumn: o.sourceColumn, targetColumn: o.targetColumn, skipBadRows: o.skipBadRows };
@@ -195,32 +211,43 @@ export async function trainTranslation(
   const warmup = warmupSteps(total, o.warmupRatio);
   const perEpoch = Math.max(1, Math.ceil(Math.ceil(trainItems.length / o.batchSize) / accumulation));
   const epochs = Math.ceil(o.maxSteps > 0 ? total / perEpoch : o.epochs);
+  let state: TrainerState = {
+    epoch: 0,
+    step: 0,
+    microStep: 0,
+    bestMetric: null,
+    bestEpoch: null,
+    epochsWithoutImprovement: 0,
+    history: [],
+    options: { ...o, resume: false, outputDir: outDir },
+  };
+  let log: string[] = [];
+  if (resuming) {
+    state = await loadTrainerState(gpu, lastDir, loaded.store);
+    state.options = { ...o, resume: false, outputDir: outDir };
+    log = (await Deno.readTextFile(`${outDir}/train_log.jsonl`).catch(() => "")).split("\n").filter(Boolean);
+    info(`resuming after epoch ${state.epoch} (step ${state.step}) from ${lastDir}`);
+  }
   await Deno.mkdir(outDir, { recursive: true });
-  const log: string[] = [];
-  const history: Record<string, number>[] = [];
-  let best: { epoch: number; bleu: number } | null = null;
-  let evalResults: Record<string, number> = {};
-  let step = 0;
-  let micro = 0;
-  let sinceBest = 0;
   const t0 = performance.now();
   const scales = new Map<unknown, Awaited<ReturnType<typeof scale>>>();
+  const stopped = () => o.patience !== undefined && state.epochsWithoutImprovement >= o.patience;
 
-  for (let epoch = 0; epoch < epochs && step < total; epoch++) {
+  for (let epoch = state.epoch; epoch < epochs && state.step < total && !stopped(); epoch++) {
     const adEpoch = addrop !== null && isAdDropEpoch(epoch, o.crossTuning);
     const groups = batches(epochOrder(trainItems.length, o.seed, epoch, o.shuffle), o.batchSize);
     let window: { loss: number; tokens: number }[] = [];
     let tDone = performance.now();
-    for (let g = 0; g < groups.length && step < total; g++) {
+    for (let g = 0; g < groups.length && state.step < total; g++) {
       const batch = collatePairs(groups[g].map((i) => trainItems[i]), tok.padId, cfg.decoderStartTokenId);
       const last = (g + 1) % accumulation === 0 || g === groups.length - 1;
-      const lr = learningRate(o.lrSchedule, o.learningRate, step, total, warmup);
-      const prog = await model.program(batch.B, batch.T, "train");
-      const masks = adEpoch ? await addrop!.prepare(batch, micro) : null;
+      const lr = learningRate(o.lrSchedule, o.learningRate, state.step, total, warmup);
+      const run = adEpoch
+        ? (await addrop!.prepare(batch, state.microStep)).program
+        : await model.program(batch.B, batch.T, "train");
       model.writeBatch(batch);
-      model.setStep(o.seed, micro);
+      model.setStep(o.seed, state.microStep);
       const cmd = new CommandBatch(gpu, "translation step");
-      const run = masks ? masks.program : prog;
       cmd.run(...run.encoderForward, ...run.decoderForward, ...run.loss);
       if (accumulation > 1) {
         let d = scales.get(run);
@@ -229,22 +256,22 @@ export async function trainTranslation(
       }
       cmd.run(...run.backward);
       if (last) {
-        optimizer.setStep(step + 1, lr);
+        optimizer.setStep(state.step + 1, lr);
         cmd.run(...optimizer.step);
         cmd.zero(loaded.store.grads);
       }
       cmd.submit();
-      micro++;
+      state.microStep++;
       const [loss, norm] = await readMany(gpu, [run.lossValue, optimizer.norm]);
       window.push({
         loss: loss[0],
         tokens: Array.from(batch.labels!).filter((x) => x !== IGNORE_INDEX).length,
       });
       if (!last) continue;
-      step++;
+      state.step++;
       const now = performance.now();
       const record: StepRecord = {
-        step,
+        step: state.step,
         epoch: epoch + (g + 1) / groups.length,
         loss: window.reduce((a, w) => a + w.loss, 0) / window.length,
         learning_rate: lr,
@@ -269,23 +296,27 @@ export async function trainTranslation(
       metrics.bleu = bleu.score;
       metrics.bleu_bp = bleu.bp;
     }
-    history.push(metrics);
+    state.history.push(metrics);
     onEvent({ type: "eval", epoch: epoch + 1, metrics });
-    await writeFileAtomic(`${outDir}/train_log.jsonl`, log.join("\n") + "\n");
-    if (!validItems.length || best === null || metrics.bleu > best.bleu) {
-      best = { epoch: epoch + 1, bleu: metrics.bleu ?? NaN };
-      evalResults = metrics;
-      sinceBest = 0;
-      await saveMarian(gpu, outDir, loaded);
-      await saveTokenizerFiles(outDir, tok);
+    if (!validItems.length || state.bestMetric === null || metrics.bleu > state.bestMetric) {
+      state.bestMetric = metrics.bleu ?? null;
+      state.bestEpoch = epoch + 1;
+      state.epochsWithoutImprovement = 0;
+      await saveTranslationCheckpoint(gpu, outDir, loaded, tok);
       if (hypotheses.length) {
         await writeFileAtomic(`${outDir}/generated_predictions.txt`, hypotheses.join("\n") + "\n");
       }
-    } else if (o.patience !== undefined && ++sinceBest >= o.patience) {
+    } else state.epochsWithoutImprovement++;
+    state.epoch = epoch + 1;
+    await writeFileAtomic(`${outDir}/train_log.jsonl`, log.join("\n") + "\n");
+    await saveTranslationCheckpoint(gpu, lastDir, loaded, tok);
+    await saveOptimizerState(gpu, lastDir, loaded.store, state);
+    if (stopped()) {
       info(`early stopping: no improvement of bleu in ${o.patience} epochs`);
       break;
     }
   }
+  const evalResults = state.bestEpoch !== null ? state.history[state.bestEpoch - 1] ?? {} : {};
   const runtime = (performance.now() - t0) / 1000;
   await writeFileAtomic(`${outDir}/eval_results.json`, JSON.stringify(evalResults, null, 2) + "\n");
   await writeFileAtomic(
@@ -294,12 +325,12 @@ export async function trainTranslation(
       {
         ...Object.fromEntries(Object.entries(evalResults).map(([k, v]) => [`eval_${k}`, v])),
         train_runtime: runtime,
-        train_steps: step,
+        train_steps: state.step,
         train_samples: trainItems.length,
         eval_samples: validItems.length,
-        best_epoch: best?.epoch ?? null,
+        best_epoch: state.bestEpoch,
         selection_metric: "bleu",
-        history,
+        history: state.history,
       },
       null,
       2,
@@ -307,18 +338,33 @@ export async function trainTranslation(
   );
   return {
     outputDir: outDir,
-    bestEpoch: best?.epoch ?? null,
-    bestMetric: validItems.length ? best?.bleu ?? null : null,
+    bestEpoch: state.bestEpoch,
+    bestMetric: validItems.length ? state.bestMetric : null,
     metricName: "bleu",
     evalResults,
-    steps: step,
+    steps: state.step,
   };
 }
 
-/** Writes tokenizer.json and tokenizer_config.json (each to a temporary name, renamed). */
-async function saveTokenizerFiles(dir: string, tok: TextTokenizer): Promise<void> {
+/** Writes a Marian checkpoint with its tokenizer files into `dir` (each file to a temporary name, renamed). */
+async function saveTranslationCheckpoint(
+  gpu: Gpu,
+  dir: string,
+  m: LoadedMarian,
+  tok: TextTokenizer,
+): Promise<void> {
+  await saveMarian(gpu, dir, m);
   await writeFileAtomic(`${dir}/tokenizer.json`, JSON.stringify(tok.json) + "\n");
   await writeFileAtomic(`${dir}/tokenizer_config.json`, JSON.stringify(tok.config, null, 2) + "\n");
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** What {@linkcode predictTranslations} and {@linkcode evaluateTranslation} need. */

@@ -177,3 +177,67 @@ gpuTest("train() with AD-DROP on translation runs the masked program in AD-DROP 
     await Deno.remove(out, { recursive: true });
   }
 });
+
+class Interrupt extends Error {}
+
+gpuTest(
+  "translation --resume: a run interrupted in an AD-DROP epoch and resumed is bit-identical",
+  async (gpu) => {
+    const dir = await Deno.makeTempDir({ prefix: "addrop_translate_resume_" });
+    try {
+      const options = (outputDir: string, resume = false) =>
+        parseTrainOptions({
+          model: DIR,
+          train: PAIRS,
+          validation: PAIRS,
+          outputDir,
+          epochs: 3,
+          batchSize: 3,
+          learningRate: 3e-3,
+          layers: "all",
+          seed: 5,
+          resume,
+        });
+      const whole = await train(options(`${dir}/whole`), () => {}, { gpu });
+      assert.equal(whole.steps, 9);
+      const out = `${dir}/resumed`;
+      // Interrupted after the first step of epoch 2 (cross-tuning: an AD-DROP epoch).
+      await assert.rejects(
+        train(options(out), (e) => {
+          if (e.type === "step" && e.record.epoch > 1.2) throw new Interrupt("stop");
+        }, { gpu }),
+        Interrupt,
+      );
+      const events: string[] = [];
+      const resumed = await train(options(out, true), (e) => {
+        if (e.type === "info") events.push(e.message);
+      }, { gpu });
+      assert(events.some((m) => m.startsWith("resuming after epoch 1 (step 3)")), events.join("\n"));
+      assert.equal(resumed.steps, 9);
+      assert.deepEqual(resumed.evalResults, whole.evalResults);
+      for (
+        const f of [
+          "model.safetensors",
+          "last/model.safetensors",
+          "last/optimizer.safetensors",
+          "eval_results.json",
+        ]
+      ) {
+        const [a, b] = [await Deno.readFile(`${dir}/whole/${f}`), await Deno.readFile(`${out}/${f}`)];
+        assert(a.length === b.length && a.every((x, i) => x === b[i]), `${f} differs`);
+      }
+      const strip = (rows: Record<string, unknown>[]) => rows.map(({ tokens_per_second: _, ...r }) => r);
+      assert.deepEqual(
+        strip(await readJsonl(`${out}/train_log.jsonl`)),
+        strip(await readJsonl(`${dir}/whole/train_log.jsonl`)),
+      );
+      // Another option changed on --resume is refused, naming it.
+      await assert.rejects(
+        train({ ...options(out, true), learningRate: 1e-3 }, () => {}, { gpu }),
+        /--learning-rate: the run was started with 0.003, got 0.001/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
