@@ -48,6 +48,20 @@ export interface TrainerState {
   options: Record<string, unknown>;
 }
 
+/** The state of a run that has not trained yet, started with `options`. */
+export function freshTrainerState(options: Record<string, unknown>): TrainerState {
+  return {
+    epoch: 0,
+    step: 0,
+    microStep: 0,
+    bestMetric: null,
+    bestEpoch: null,
+    epochsWithoutImprovement: 0,
+    history: [],
+    options,
+  };
+}
+
 /** Saves the last completed epoch's weights, optimizer moments and trainer state into `dir`. */
 export async function saveTrainerState(
   gpu: Gpu,

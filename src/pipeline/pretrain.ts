@@ -12,7 +12,12 @@ import { requestGpu } from "../gpu/device.ts";
 import { InOrder, readFloats } from "../gpu/readback.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { openSafetensors } from "../io/safetensors.ts";
-import { loadTrainerState, saveTrainerState, type TrainerState } from "../model/checkpoint.ts";
+import {
+  freshTrainerState,
+  loadTrainerState,
+  saveTrainerState,
+  type TrainerState,
+} from "../model/checkpoint.ts";
 import { Encoder } from "../model/encoder.ts";
 import { mlmSlotLayout } from "../model/mlm_head.ts";
 import { loadModel } from "../model/model.ts";
@@ -137,18 +142,7 @@ export async function pretrain(
   const ckpt = { cfg, specs: model.specs, store: model.store, tokenizer };
   const options: Record<string, unknown> = { ...o, resume: false };
 
-  let state: PretrainState = {
-    epoch: 0,
-    step: 0,
-    microStep: 0,
-    bestMetric: null,
-    bestEpoch: null,
-    epochsWithoutImprovement: 0,
-    history: [],
-    options,
-    cursor: stream.cursor,
-    elapsed: 0,
-  };
+  let state: PretrainState = { ...freshTrainerState(options), cursor: stream.cursor, elapsed: 0 };
   let log: string[] = [];
   if (resuming) {
     state = (await loadTrainerState(gpu, out, model.store)) as PretrainState;

@@ -13,6 +13,7 @@ import { type Gpu, requestGpu } from "../gpu/device.ts";
 import { InOrder } from "../gpu/readback.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import {
+  freshTrainerState,
   loadTrainerState,
   saveCheckpoint,
   saveTrainerState,
@@ -164,16 +165,7 @@ export async function train(
   const labelMap = o.labelMap ? parseLabelMap(o.labelMap) : undefined;
   const ckpt = { cfg, specs: model.specs, store: model.store, tokenizer };
 
-  let state: TrainerState = {
-    epoch: 0,
-    step: 0,
-    microStep: 0,
-    bestMetric: null,
-    bestEpoch: null,
-    epochsWithoutImprovement: 0,
-    history: [],
-    options: { ...o, resume: false, outputDir: outDir },
-  };
+  let state: TrainerState = freshTrainerState({ ...o, resume: false, outputDir: outDir });
   let log: string[] = [];
   if (resuming) {
     state = await loadTrainerState(gpu, lastDir, model.store);

@@ -22,7 +22,12 @@ import {
   saveMarian,
   type Seq2SeqBatch,
 } from "../model/marian.ts";
-import { loadTrainerState, saveOptimizerState, type TrainerState } from "../model/checkpoint.ts";
+import {
+  freshTrainerState,
+  loadTrainerState,
+  saveOptimizerState,
+  type TrainerState,
+} from "../model/checkpoint.ts";
 import { startedWith } from "./resume.ts";
 import { IGNORE_INDEX, loadTokenizer, type TextTokenizer } from "../model/tokenizer.ts";
 import type { TrainOptions } from "../cli/train_options.ts";
@@ -211,16 +216,7 @@ export async function trainTranslation(
   const warmup = warmupSteps(total, o.warmupRatio);
   const perEpoch = Math.max(1, Math.ceil(Math.ceil(trainItems.length / o.batchSize) / accumulation));
   const epochs = Math.ceil(o.maxSteps > 0 ? total / perEpoch : o.epochs);
-  let state: TrainerState = {
-    epoch: 0,
-    step: 0,
-    microStep: 0,
-    bestMetric: null,
-    bestEpoch: null,
-    epochsWithoutImprovement: 0,
-    history: [],
-    options: { ...o, resume: false, outputDir: outDir },
-  };
+  let state: TrainerState = freshTrainerState({ ...o, resume: false, outputDir: outDir });
   let log: string[] = [];
   if (resuming) {
     state = await loadTrainerState(gpu, lastDir, loaded.store);
