@@ -9,8 +9,14 @@ import { runCli } from "../src/cli/run_cli.ts";
 import { attribute } from "../src/pipeline/attribute_run.ts";
 
 const program = new Command("attribute")
-  .requiredOption("--model <dir>", "checkpoint directory with a classification, regression or token head")
-  .requiredOption("--input <file>", "JSONL, CSV or TSV with text (and text_pair); CoNLL for a token head")
+  .requiredOption(
+    "--model <dir>",
+    "checkpoint directory with a classification, regression or token head, or a Marian translation model",
+  )
+  .requiredOption(
+    "--input <file>",
+    "JSONL, CSV or TSV with text (and text_pair); CoNLL for a token head; source (and target) for translation",
+  )
   .requiredOption("--layer <n>", "encoder layer (0-based)")
   .addOption(new Option("--method <name>").choices(["grad", "ig", "attention"]).makeOptionMandatory())
   .requiredOption("--output <file>", "JSON output")
@@ -19,7 +25,9 @@ const program = new Command("attribute")
   .option("--seed <n>", "seed of the drop draw", "42")
   .option("--ig-steps <n>", "integrated-gradients steps", "20")
   .option("--html <file>", "also write an HTML page of heatmaps")
-  .option("--max-length <n>", "truncate inputs to N tokens", "128");
+  .option("--max-length <n>", "truncate inputs to N tokens", "128")
+  .option("--source-column <name>", "translation: the source column", "source")
+  .option("--target-column <name>", "translation: the target column, read when a row has it", "target");
 
 await runCli(async () => {
   program.parse(["deno", "attribute", ...Deno.args]);
@@ -46,6 +54,8 @@ await runCli(async () => {
     igSteps: num("--ig-steps", o.igSteps, 1, 1000, true),
     html: o.html,
     maxLength: num("--max-length", o.maxLength, 2, 4096, true),
+    sourceColumn: o.sourceColumn,
+    targetColumn: o.targetColumn,
   });
   console.error(`wrote ${examples.length} examples to ${o.output}${o.html ? ` and ${o.html}` : ""}`);
 });

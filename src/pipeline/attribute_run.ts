@@ -28,6 +28,8 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { argmax } from "./evaluate.ts";
 import { negativeCrossEntropy } from "./attribute_ig.ts";
 import { attributionHtml } from "./attribution_html.ts";
+import { isMarianCheckpoint } from "../model/marian_config.ts";
+import { attributeTranslation } from "./attribute_translation.ts";
 import { assertInputForHead, readTextInput } from "./data.ts";
 
 /** Options of {@linkcode attribute}. */
@@ -45,6 +47,9 @@ export interface AttributeOptions {
   maxLength?: number;
   textColumn?: string;
   textPairColumn?: string;
+  /** Translation checkpoints: the source column (default `source`) and the optional target column (`target`). */
+  sourceColumn?: string;
+  targetColumn?: string;
   gpu?: Gpu;
 }
 
@@ -59,10 +64,13 @@ export interface AttributedExample {
   scores: number[][][];
   candidates?: number[][][];
   dropped?: number[][][];
+  /** Translation checkpoints: the target tokens the decoder read (the row's target, or the greedy output). */
+  translation?: string[];
 }
 
 /** Computes the attribution of every example and writes the JSON (and HTML) files. */
 export async function attribute(o: AttributeOptions): Promise<AttributedExample[]> {
+  if (await isMarianCheckpoint(o.model)) return await attributeTranslation(o);
   const gpu = o.gpu ?? await requestGpu();
   const model = await loadTaskModel(gpu, o.model).catch((e) => {
     if (!o.gpu) gpu.destroy();
@@ -172,36 +180,16 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
         scores: cube(result, NH, T),
       };
       if (o.p !== undefined) {
-        writeTensor(gpu, scores, result);
-        const lengths = enc.inputs.lengths.view([1]);
-        const thr = thrBuf.view([NH * T]);
-        const mask = maskBuf.view([1, NH, T, T]);
-        const stage = [
-          ...await selectRank(gpu, { thr, scores, lengths }, {
-            R: NH * T,
-            L: T,
-            rowsPerExample: NH * T,
-            p: o.p,
-            mode: "high",
-          }),
-          ...await addropMask(gpu, { mask, scores, thr, lengths, rng: enc.inputs.rng }, {
-            B: 1,
-            NH,
-            T,
-            q: o.q ?? 0.2,
-            mode: "high",
-            layer: o.layer,
-          }),
-        ];
-        const cmd = new CommandBatch(gpu, "candidates");
-        cmd.runOnce(...stage).submit();
-        const [th, mk] = await readMany(gpu, [thr, mask]);
-        item.candidates = cube(
-          Float32Array.from(result, (v, i) => (v >= th[Math.floor(i / T)] ? 1 : 0)),
-          NH,
-          T,
+        Object.assign(
+          item,
+          await candidateRegion(gpu, result, {
+            scores,
+            thr: thrBuf.view([NH * T]),
+            mask: maskBuf.view([1, NH, T, T]),
+            lengths: enc.inputs.lengths.view([1]),
+            rng: enc.inputs.rng,
+          }, { NH, T, p: o.p, q: o.q ?? 0.2, layer: o.layer }),
         );
-        item.dropped = cube(Float32Array.from(mk as Float32Array, (v) => (v < 0 ? 1 : 0)), NH, T);
       }
       out.push(item);
     }
@@ -211,6 +199,12 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
     model.store.destroy();
     if (!o.gpu) gpu.destroy();
   }
+  await writeAttribution(o, out);
+  return out;
+}
+
+/** Writes the JSON (and, with `o.html`, the HTML page) of an attribution run. */
+export async function writeAttribution(o: AttributeOptions, out: AttributedExample[]): Promise<void> {
   await writeFileAtomic(
     o.output,
     JSON.stringify({ layer: o.layer, method: o.method, p: o.p ?? null, examples: out }) + "\n",
@@ -221,7 +215,45 @@ export async function attribute(o: AttributeOptions): Promise<AttributedExample[
       attributionHtml(out, { layer: o.layer, method: o.method, p: o.p, q: o.q ?? 0.2 }),
     );
   }
-  return out;
+}
+
+/**
+ * The candidate region (scores at or above each row's threshold) and the positions a q-draw drops, for one
+ * example's `result` scores (NH, T, T): the mask stage's kernels on `t` (views for this shape; `t.scores` is
+ * overwritten with `result`).
+ */
+export async function candidateRegion(
+  gpu: Gpu,
+  result: Float32Array,
+  t: { scores: Tensor; thr: Tensor; mask: Tensor; lengths: Tensor; rng: Tensor },
+  d: { NH: number; T: number; p: number; q: number; layer: number },
+): Promise<{ candidates: number[][][]; dropped: number[][][] }> {
+  const { NH, T } = d;
+  const { scores, thr, mask, lengths } = t;
+  writeTensor(gpu, scores, result);
+  const stage = [
+    ...await selectRank(gpu, { thr, scores, lengths }, {
+      R: NH * T,
+      L: T,
+      rowsPerExample: NH * T,
+      p: d.p,
+      mode: "high",
+    }),
+    ...await addropMask(gpu, { mask, scores, thr, lengths, rng: t.rng }, {
+      B: 1,
+      NH,
+      T,
+      q: d.q,
+      mode: "high",
+      layer: d.layer,
+    }),
+  ];
+  new CommandBatch(gpu, "candidates").runOnce(...stage).submit();
+  const [th, mk] = await readMany(gpu, [thr, mask]);
+  return {
+    candidates: cube(Float32Array.from(result, (v, i) => (v >= th[Math.floor(i / T)] ? 1 : 0)), NH, T),
+    dropped: cube(Float32Array.from(mk as Float32Array, (v) => (v < 0 ? 1 : 0)), NH, T),
+  };
 }
 
 /** Token ids, token types and, where the head needs them, the targets of each input example. */
@@ -284,7 +316,8 @@ async function gradientStart(
   return [];
 }
 
-function cube(x: Float32Array, NH: number, T: number): number[][][] {
+/** (NH, T, T) values as nested arrays, each rounded to 6 significant digits. */
+export function cube(x: Float32Array, NH: number, T: number): number[][][] {
   return Array.from(
     { length: NH },
     (_, h) =>

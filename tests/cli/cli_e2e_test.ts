@@ -248,7 +248,7 @@ cliTest(
 );
 
 cliTest(
-  "translation: a pair without a target and attribute on a Marian model fail cleanly",
+  "translation: a pair without a target fails cleanly; attribute draws a Marian model's encoder attribution",
   true,
   async (dir) => {
     await Deno.writeTextFile(
@@ -264,20 +264,26 @@ cliTest(
       `${dir}/out`,
     ]);
     await failedCleanly(r, [`addrop: ${dir}/bad.jsonl:2: `, "'target'"], `${dir}/out`, dir);
-    const a = await run("attribute", [
-      ...[
-        "--model",
-        MARIAN,
-        "--input",
-        `${dir}/bad.jsonl`,
-        "--output",
-        `${dir}/a.jsonl`,
-        "--layer",
-        "0",
-        "--method",
-        "grad",
-      ],
-    ]);
-    await failedCleanly(a, ["a Marian translation checkpoint"], `${dir}/a.jsonl`, dir);
+    // Rows without a target are attributed through the model's own greedy translation.
+    const args = [
+      "--model",
+      MARIAN,
+      "--input",
+      `${dir}/bad.jsonl`,
+      "--layer",
+      "1",
+      "--output",
+      `${dir}/a.json`,
+    ];
+    const a = await run("attribute", [...args, "--method", "grad", "--html", `${dir}/a.html`, "--p", "0.3"]);
+    assertEquals(a.code, 0, a.stderr);
+    const json = await readJson(`${dir}/a.json`) as {
+      examples: { tokens: string[]; translation: string[] }[];
+    };
+    assertEquals(json.examples.map((e) => e.tokens.length), [3, 3]);
+    assert(json.examples.every((e) => e.translation.length > 0));
+    await Deno.stat(`${dir}/a.html`);
+    const ig = await run("attribute", [...args.slice(0, -1), `${dir}/ig.json`, "--method", "ig"]);
+    await failedCleanly(ig, ["--method ig is not supported for translation"], `${dir}/ig.json`, dir);
   },
 );

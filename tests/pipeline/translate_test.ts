@@ -16,6 +16,9 @@ import { collatePairs, encodePair, readTranslationPairs } from "../../src/pipeli
 import { parseTrainOptions } from "../../src/cli/train_options.ts";
 import { readJson, readJsonl, tmpFiles } from "../_util/e2e.ts";
 import { gpuTest } from "../_util/gpu.ts";
+import { assertClose } from "../_util/assert_close.ts";
+import { openSafetensors } from "../../src/io/safetensors.ts";
+import { attribute } from "../../src/pipeline/attribute_run.ts";
 
 const DIR = new URL("../fixtures/marian", import.meta.url).pathname;
 const PAIRS = `${DIR}/pairs.jsonl`;
@@ -236,6 +239,57 @@ gpuTest(
         train({ ...options(out, true), learningRate: 1e-3 }, () => {}, { gpu }),
         /--learning-rate: the run was started with 0.003, got 0.001/,
       );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+gpuTest(
+  "attribute() on a Marian checkpoint: per-example dF/dA equals the PyTorch batch's, rescaled to its tokens",
+  async (gpu) => {
+    const dir = await Deno.makeTempDir({ prefix: "addrop_translate_attr_" });
+    try {
+      // The fixture batch is pairs.jsonl lines 5, 0, 7; F there is the mean over the batch's 12 target tokens.
+      const lines = (await Deno.readTextFile(PAIRS)).trimEnd().split("\n");
+      await Deno.writeTextFile(`${dir}/in.jsonl`, [5, 0, 7].map((i) => lines[i]).join("\n") + "\n");
+      const want = await openSafetensors(`${DIR}/attribution.safetensors`);
+      const [, NH, T] = want.info("dprobs.1").shape;
+      const expected = await want.get("dprobs.1");
+      const pseudo = await want.get("pseudo_labels");
+      want.close();
+      const out = await attribute({
+        model: DIR,
+        input: `${dir}/in.jsonl`,
+        layer: 1,
+        method: "grad",
+        output: `${dir}/a.json`,
+        html: `${dir}/a.html`,
+        p: 0.3,
+        gpu,
+      });
+      assert.equal(out.length, 3);
+      const Tt = pseudo.length / 3;
+      const total = Array.from(pseudo).filter((x) => x !== -100).length;
+      out.forEach((ex, b) => {
+        const Ts = ex.tokens.length;
+        const n = (ex.pseudo_label as (number | null)[]).filter((x) => x !== null).length;
+        assert.deepEqual(ex.pseudo_label, Array.from(pseudo.subarray(b * Tt, b * Tt + n)));
+        const got = new Float32Array(ex.scores.flat(2));
+        const ref = new Float32Array(NH * Ts * Ts);
+        for (let h = 0; h < NH; h++) {
+          for (let i = 0; i < Ts; i++) {
+            for (let j = 0; j < Ts; j++) {
+              ref[(h * Ts + i) * Ts + j] = expected[((b * NH + h) * T + i) * T + j] * total / n;
+            }
+          }
+        }
+        const scale = ref.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+        assertClose(got, ref, { atol: 1e-3 * scale, rtol: 1e-3, name: `example ${b}` });
+        assert.equal(ex.candidates!.length, NH);
+      });
+      const html = await Deno.readTextFile(`${dir}/a.html`);
+      assert(html.includes("<svg") || html.includes("<table"), "the HTML page draws the heatmaps");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
