@@ -31,6 +31,7 @@ import { layernormScratchShape } from "../kernels/layernorm.ts";
 import { crossEntropyForward } from "../kernels/loss.ts";
 import { matmulBackward, matmulForward } from "../kernels/matmul.ts";
 import { pseudoLabelIds } from "../kernels/pseudo_label.ts";
+import { gatherRowsForward } from "../kernels/gather_rows.ts";
 import { scale } from "../kernels/scale.ts";
 import {
   allocateDecoderLayer,
@@ -141,6 +142,8 @@ type Inputs = Record<typeof TENSOR_KEYS.f32[number] | typeof TENSOR_KEYS.u32[num
   genIds: Tensor;
   /** Zeros (B*T, i32): no row of the generation argmax is ignored. */
   genRows: Tensor;
+  /** (B) u32: the row (b * T + step) of each example's current position, rewritten every generation step. */
+  genRowIds: Tensor;
 };
 
 /** Layer index of the random streams of each part (see the module doc). */
@@ -168,6 +171,9 @@ export class MarianModel {
       enc: LayerActivations[];
       dec: DecoderActivations[];
       logits: Tensor;
+      /** Generation: each example's current position (B, C) and its logits (B, V). */
+      genHidden: Tensor;
+      genLogits: Tensor;
       losses: Tensor;
       loss: Tensor;
       dlogits: Tensor;
@@ -245,6 +251,7 @@ export class MarianModel {
     inputs.targets = await createTensor(gpu, [BT], "i32", { label: "targets" });
     inputs.genIds = await createTensor(gpu, [BT], "i32", { label: "generated ids" });
     inputs.genRows = await createTensor(gpu, [BT], "i32", { label: "generation rows" });
+    inputs.genRowIds = await createTensor(gpu, [o.maxBatch], "u32", { label: "generation row ids" });
     const s = embedScale(cfg);
     const table = sinusoidalPositions(cfg.maxPositionEmbeddings, C).map((x) => x / s);
     const genBias = Float32Array.from(loaded.finalLogitsBias);
@@ -287,6 +294,8 @@ export class MarianModel {
       enc,
       dec,
       logits: await f("logits", BT * V),
+      genHidden: await f("generation hidden", o.maxBatch * C),
+      genLogits: await f("generation logits", o.maxBatch * V),
       losses: await f("losses", BT),
       loss: await f("loss", 1),
       dlogits: await f("dlogits", BT * V),
@@ -404,6 +413,8 @@ export class MarianModel {
       this.acts.decSum,
       this.acts.decX,
       this.acts.logits,
+      this.acts.genHidden,
+      this.acts.genLogits,
       this.acts.losses,
       this.acts.loss,
       this.acts.dlogits,
@@ -442,13 +453,17 @@ export interface MarianProgram {
   backward: Dispatch[];
   /** AD-DROP's activation-only backward (with `o.attribution`), else empty. */
   attributionBackward: Dispatch[];
-  /** Greedy ids (B*T, i32) from the logits with the bad words' bias (generation); replaces the LM head's bias. */
+  /**
+   * Generation, after `decoderBody`: the rows `genRowIds` of the decoder output (each example's current
+   * position), their logits with the bad words' bias, and their argmax into `genIds` (B, i32). The LM head runs
+   * on B rows, not B*T.
+   */
   generate: Dispatch[];
   /** (B*T, V) logits. */
   logits: Tensor;
   lossValue: Tensor;
   dlogits: Tensor;
-  /** (B*T) argmax ids written by `generate`. */
+  /** (B) argmax ids written by `generate`. */
   genIds: Tensor;
   /** Encoder layers' activations (probs included) for this shape. */
   encLayers: LayerActivations[];
@@ -544,10 +559,14 @@ async function buildMarianProgram(
     );
   }
   const logits = v(a.logits, [N, V]);
-  const head = (bias: Tensor) =>
-    matmulForward(gpu, { out: logits, inp: decOut, weight: shared, bias }, { M: N, K: C, N: V });
   const decoderBody = [...decoderForward];
-  decoderForward.push(...await head(m.buffers.bias));
+  decoderForward.push(
+    ...await matmulForward(gpu, { out: logits, inp: decOut, weight: shared, bias: m.buffers.bias }, {
+      M: N,
+      K: C,
+      N: V,
+    }),
+  );
 
   const dlogits = v(a.dlogits, [N, V]);
   const targets = n1(inp.targets);
@@ -558,10 +577,24 @@ async function buildMarianProgram(
     logits,
     targets,
   }, { N, V });
-  const genIds = n1(inp.genIds);
+  const genIds = inp.genIds.view([B]);
+  const genHidden = v(a.genHidden, [B, C]);
+  const genLogits = v(a.genLogits, [B, V]);
   const generate = [
-    ...await head(m.buffers.genBias),
-    await pseudoLabelIds(gpu, { labels: genIds, logits, targets: n1(inp.genRows) }, { rows: N, L: V }),
+    await gatherRowsForward(gpu, { out: genHidden, inp: decOut, rows: inp.genRowIds.view([B]) }, {
+      P: B,
+      N,
+      C,
+    }),
+    ...await matmulForward(gpu, { out: genLogits, inp: genHidden, weight: shared, bias: m.buffers.genBias }, {
+      M: B,
+      K: C,
+      N: V,
+    }),
+    await pseudoLabelIds(gpu, { labels: genIds, logits: genLogits, targets: inp.genRows.view([B]) }, {
+      rows: B,
+      L: V,
+    }),
   ];
 
   // Backward: LM head, decoder layers top-down (the encoder output's gradient gathers in dEnc), decoder
@@ -757,6 +790,7 @@ export async function greedyGenerate(
   m.setStep(0, 0);
   for (let step = 0; step < o.maxNewTokens && done.includes(false); step++) {
     m.writeBatch({ B, T, inputIds, attentionMask: mask, decoderInputIds: dec });
+    writeTensor(m.gpu, m.inputs.genRowIds, Uint32Array.from({ length: B }, (_, b) => b * T + step));
     const cmd = new CommandBatch(m.gpu, "generate");
     if (step === 0) cmd.run(...prog.encoderForward);
     cmd.run(...prog.decoderBody, ...prog.generate);
@@ -765,7 +799,7 @@ export async function greedyGenerate(
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
       const forced = step === o.maxNewTokens - 1 ? cfg.forcedEosTokenId : null;
-      const id = forced ?? next[b * T + step];
+      const id = forced ?? next[b];
       out[b].push(id);
       if (id === cfg.eosTokenId) done[b] = true;
       else if (step + 1 < T) dec[b * T + step + 1] = id;
