@@ -114,6 +114,7 @@ export {
   saveMarian,
   type Seq2SeqBatch,
 } from "./src/model/marian.ts";
+export { type BeamOptions, beamSearch } from "./src/model/marian_beam.ts";
 export {
   loadMarianWeights,
   marianDecoderNames,

@@ -23,6 +23,7 @@ const program = new Command("evaluate")
   .option("--source-column <name>", "translation: source column of the pairs", "source")
   .option("--target-column <name>", "translation: target column of the pairs", "target")
   .option("--max-new-tokens <n>", "translation: longest translation in tokens (default: --max-length)")
+  .option("--num-beams <n>", "translation: beam search with N beams (default: the config's num_beams)")
   .option("--skip-bad-rows")
   .option("--output <file>", "where to write the metrics JSON");
 
@@ -45,6 +46,7 @@ await runCli(async () => {
     maxNewTokens: o.maxNewTokens === undefined
       ? undefined
       : intFlag("--max-new-tokens", o.maxNewTokens as string),
+    numBeams: o.numBeams === undefined ? undefined : intFlag("--num-beams", o.numBeams as string),
     skipBadRows: !!o.skipBadRows,
     output: (o.output as string | undefined) ?? `${o.model}/eval_results_cli.json`,
   });

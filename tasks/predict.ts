@@ -21,7 +21,8 @@ const program = new Command("predict")
   .option("--text-column <name>", "column of the text", "text")
   .option("--text-pair-column <name>", "column of the second text", "text_pair")
   .option("--source-column <name>", "translation: the column to translate", "source")
-  .option("--max-new-tokens <n>", "translation: longest translation in tokens (default: --max-length)");
+  .option("--max-new-tokens <n>", "translation: longest translation in tokens (default: --max-length)")
+  .option("--num-beams <n>", "translation: beam search with N beams (default: the config's num_beams)");
 
 await runCli(async () => {
   program.parse(["deno", "predict", ...Deno.args]);
@@ -36,6 +37,7 @@ await runCli(async () => {
     textPairColumn: o.textPairColumn,
     sourceColumn: o.sourceColumn,
     maxNewTokens: o.maxNewTokens === undefined ? undefined : intFlag("--max-new-tokens", o.maxNewTokens),
+    numBeams: o.numBeams === undefined ? undefined : intFlag("--num-beams", o.numBeams),
   });
   console.error(`wrote ${n} predictions to ${o.output}`);
 });

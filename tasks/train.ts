@@ -25,6 +25,10 @@ const program = new Command("train")
   .option("--source-column <name>", "translation: the source column of the pair files (default source)")
   .option("--target-column <name>", "translation: the target column of the pair files (default target)")
   .option(
+    "--num-beams <n>",
+    "translation: beams of the validation translations (default: config's num_beams)",
+  )
+  .option(
     "--label-map <map>",
     "rename predicted labels before scoring, e.g. neutral=non-entailment,contradiction=non-entailment",
   )

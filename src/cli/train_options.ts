@@ -36,6 +36,8 @@ export const trainOptionsSchema = z.strictObject({
   labelColumn: z.string().default("label"),
   /** Translation (Marian checkpoints): the source and target columns of the pair files. */
   sourceColumn: z.string().default("source"),
+  /** Translation: beams of the validation translations (default: the config's `num_beams`). */
+  numBeams: int.pipe(z.number().min(1, "must be an integer >= 1")).optional(),
   targetColumn: z.string().default("target"),
   labelMap: z.string().optional(),
   skipBadRows: bool.default(false),

@@ -459,6 +459,9 @@ export interface MarianProgram {
    * on B rows, not B*T.
    */
   generate: Dispatch[];
+  /** `generate` without the argmax: (B, V) logits of the rows `genRowIds` in `genLogits` (beam search). */
+  generateLogits: Dispatch[];
+  genLogits: Tensor;
   /** (B*T, V) logits. */
   logits: Tensor;
   lossValue: Tensor;
@@ -580,7 +583,7 @@ async function buildMarianProgram(
   const genIds = inp.genIds.view([B]);
   const genHidden = v(a.genHidden, [B, C]);
   const genLogits = v(a.genLogits, [B, V]);
-  const generate = [
+  const generateLogits = [
     await gatherRowsForward(gpu, { out: genHidden, inp: decOut, rows: inp.genRowIds.view([B]) }, {
       P: B,
       N,
@@ -591,6 +594,9 @@ async function buildMarianProgram(
       K: C,
       N: V,
     }),
+  ];
+  const generate = [
+    ...generateLogits,
     await pseudoLabelIds(gpu, { labels: genIds, logits: genLogits, targets: inp.genRows.view([B]) }, {
       rows: B,
       L: V,
@@ -736,6 +742,8 @@ async function buildMarianProgram(
     backward,
     attributionBackward,
     generate,
+    generateLogits,
+    genLogits,
     logits,
     lossValue: a.loss,
     dlogits,

@@ -41,6 +41,8 @@ export interface MarianConfig {
   attentionDropout: number;
   /** Token ids generation never emits (`bad_words_ids`, flattened single-token entries; pad by default). */
   badWordIds: number[];
+  /** Beams of generation (`num_beams`, default 1: greedy). */
+  numBeams: number;
   /** transformers' `max_length` for generation (default 512). */
   maxLength: number;
   initStd: number;
@@ -88,6 +90,7 @@ const schema = z.looseObject({
   normalize_before: z.literal(false).optional(),
   bad_words_ids: z.array(z.array(nonNeg)).nullable().optional(),
   max_length: posInt.default(512),
+  num_beams: posInt.default(1),
   init_std: z.number().positive().default(0.02),
 });
 
@@ -163,6 +166,7 @@ export function parseMarianConfig(json: unknown, file = "config.json"): MarianCo
     attentionDropout: c.attention_dropout,
     badWordIds: bad,
     maxLength: c.max_length,
+    numBeams: c.num_beams,
     initStd: c.init_std,
     layerNormEps: 1e-5,
     raw: { ...raw },

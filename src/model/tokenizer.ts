@@ -77,8 +77,13 @@ export class TextTokenizer {
     this.#typeIds = options.typeIds ?? true;
     const pre = JSON.stringify(json.pre_tokenizer ?? null);
     this.#byteLevel = pre.includes(`"ByteLevel"`);
-    const model = json.model as { unk_token?: string | null } | undefined;
-    this.#unkId = model?.unk_token ? tokenizer.token_to_id(model.unk_token) : undefined;
+    // The unknown token: by name (WordPiece, BPE) or, in a Unigram model, by its index in the vocabulary.
+    const model = json.model as { unk_token?: string | null; unk_id?: number | null } | undefined;
+    this.#unkId = model?.unk_token
+      ? tokenizer.token_to_id(model.unk_token)
+      : typeof model?.unk_id === "number"
+      ? model.unk_id
+      : undefined;
     // Without a configured pad token: BERT's [PAD], else the <pad> of byte-level BPE and SentencePiece vocabularies.
     const pad = tokenContent(config.pad_token) ??
       (this.#byteLevel || tokenizer.token_to_id("[PAD]") === undefined ? "<pad>" : "[PAD]");

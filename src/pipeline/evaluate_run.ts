@@ -38,6 +38,8 @@ export interface EvaluateOptions {
   sourceColumn?: string;
   targetColumn?: string;
   maxNewTokens?: number;
+  /** Translation: beams (default: the config's `num_beams`). */
+  numBeams?: number;
   skipBadRows?: boolean;
   /** Also write the metrics as JSON here. */
   output?: string;

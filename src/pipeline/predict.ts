@@ -31,6 +31,8 @@ export interface PredictOptions {
   /** Translation checkpoints: the source column (default `source`) and the longest translation in tokens. */
   sourceColumn?: string;
   maxNewTokens?: number;
+  /** Translation: beams (default: the config's `num_beams`). */
+  numBeams?: number;
   /** Reuse a device (tests, library callers); one is requested otherwise. */
   gpu?: Gpu;
 }

@@ -33,6 +33,7 @@ import { IGNORE_INDEX, loadTokenizer, type TextTokenizer } from "../model/tokeni
 import type { TrainOptions } from "../cli/train_options.ts";
 import { AdDropSeq2Seq, isAdDropEpoch } from "./addrop_seq2seq.ts";
 import { runSizes } from "./evaluate.ts";
+import { beamSearch } from "../model/marian_beam.ts";
 import { adamwSettings, Optimizer } from "./optimizer.ts";
 import type { RunEvent, StepRecord, TrainResult } from "./run.ts";
 import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./schedule.ts";
@@ -103,16 +104,31 @@ export function collatePairs(items: readonly EncodedPair[], padId: number, start
   return { B, T, inputIds, attentionMask, decoderInputIds, labels };
 }
 
-/** Greedy translations of `sources` in batches, decoded to text (special tokens skipped). */
+/**
+ * Translations of `sources`, decoded to text (special tokens skipped): greedy with one beam, else beam search
+ * (`numBeams` rows per source, so `batchSize / numBeams` sources at a time; the model must hold `numBeams` rows).
+ */
 export async function translate(
   m: MarianModel,
   tok: TextTokenizer,
   sources: readonly number[][],
-  o: { batchSize: number; maxNewTokens: number },
+  o: { batchSize: number; maxNewTokens: number; numBeams?: number },
 ): Promise<string[]> {
+  const K = o.numBeams ?? 1;
+  const step = Math.floor(Math.min(o.batchSize, m.options.maxBatch) / K);
+  if (step < 1) {
+    throw new InputError(
+      `${K} beams need a batch of at least ${K} rows (the batch size is ${
+        Math.min(o.batchSize, m.options.maxBatch)
+      })`,
+    );
+  }
   const out: string[] = [];
-  for (let i = 0; i < sources.length; i += o.batchSize) {
-    const ids = await greedyGenerate(m, sources.slice(i, i + o.batchSize) as number[][], o);
+  for (let i = 0; i < sources.length; i += step) {
+    const chunk = sources.slice(i, i + step) as number[][];
+    const ids = K === 1
+      ? await greedyGenerate(m, chunk, o)
+      : await beamSearch(m, chunk, { numBeams: K, maxNewTokens: o.maxNewTokens });
     for (const row of ids) out.push(tok.tokenizer.decode(row, { skip_special_tokens: true }));
   }
   return out;
@@ -209,6 +225,12 @@ export async function trainTranslation(
   cleanup.defer(() => model.destroy());
   const optimizer = await Optimizer.create(gpu, loaded.store, adamwSettings(o));
   cleanup.defer(() => optimizer.destroy());
+  const numBeams = o.numBeams ?? cfg.numBeams;
+  if (validItems.length && numBeams > o.batchSize) {
+    throw new InputError(
+      `--num-beams ${numBeams} needs --batch-size >= ${numBeams} (validation runs the beams of a source as rows of a batch)`,
+    );
+  }
   const addrop = o.adDrop ? await AdDropSeq2Seq.create(model, o) : null;
   if (addrop) cleanup.defer(() => addrop.destroy());
   const accumulation = o.gradientAccumulationSteps;
@@ -287,6 +309,7 @@ export async function trainTranslation(
       hypotheses = await translate(model, tok, validItems.map((p) => p.source), {
         batchSize: o.batchSize,
         maxNewTokens: maxT,
+        numBeams,
       });
       const bleu = corpusBleu(hypotheses, validPairs.map((p) => p.target));
       metrics.bleu = bleu.score;
@@ -370,6 +393,8 @@ export interface TranslationRunOptions {
   batchSize?: number;
   /** Longest translation in tokens (default: maxLength). */
   maxNewTokens?: number;
+  /** Beams of the search (default: the config's `num_beams`, else 1 = greedy). */
+  numBeams?: number;
   sourceColumn?: string;
   targetColumn?: string;
   skipBadRows?: boolean;
@@ -379,7 +404,11 @@ export interface TranslationRunOptions {
 /** Loads a Marian checkpoint and its tokenizer, sized for `o`, and runs `fn`; everything is freed afterwards. */
 async function withTranslator<T>(
   o: TranslationRunOptions,
-  fn: (m: MarianModel, tok: TextTokenizer, sizes: { batchSize: number; maxNewTokens: number }) => Promise<T>,
+  fn: (
+    m: MarianModel,
+    tok: TextTokenizer,
+    sizes: { batchSize: number; maxNewTokens: number; numBeams: number },
+  ) => Promise<T>,
 ): Promise<T> {
   using cleanup = new DisposableStack();
   const gpu = o.gpu ?? await requestGpu();
@@ -395,13 +424,18 @@ async function withTranslator<T>(
       `maxNewTokens must be an integer in 1..${loaded.cfg.maxPositionEmbeddings} (max_position_embeddings), got ${maxNewTokens}`,
     );
   }
+  const numBeams = o.numBeams ?? loaded.cfg.numBeams;
+  if (!(Number.isInteger(numBeams) && numBeams >= 1)) {
+    throw new RangeError(`numBeams must be an integer >= 1, got ${numBeams}`);
+  }
   const tok = await loadTokenizer(o.model, { maxLength, typeIds: false });
+  // Beam search runs numBeams rows per source: the batch holds batchSize sources' beams.
   const m = await MarianModel.create(gpu, loaded, {
-    maxBatch: batchSize,
+    maxBatch: batchSize * numBeams,
     maxLength: Math.max(maxLength, maxNewTokens),
   });
   cleanup.defer(() => m.destroy());
-  return await fn(m, tok, { batchSize, maxNewTokens });
+  return await fn(m, tok, { batchSize: batchSize * numBeams, maxNewTokens, numBeams });
 }
 
 /**

@@ -1,0 +1,89 @@
+/**
+ * Beam search against transformers' own `generate(num_beams=K)` (tests/fixtures/marian_trained/beam.json, written
+ * by scripts/check_hf_marian.py from a checkpoint fine-tuned by `deno task train`, and the same for the random
+ * tests/fixtures/marian, whose beams differ more from greedy search): the same ids for 15 sources
+ * and four (beams, new tokens) settings, with hypotheses ending at eos and at the length limit; greedy is beam
+ * search with one beam.
+ */
+import assert from "node:assert/strict";
+import { greedyGenerate, loadMarian, MarianModel } from "../../src/model/marian.ts";
+import { beamSearch } from "../../src/model/marian_beam.ts";
+import { gpuTest } from "../_util/gpu.ts";
+import { predict } from "../../src/pipeline/predict.ts";
+import { loadTokenizer } from "../../src/model/tokenizer.ts";
+
+const DIRS = ["marian_trained", "marian"].map((d) => new URL(`../fixtures/${d}`, import.meta.url).pathname);
+
+interface BeamFixture {
+  sources: string[];
+  source_ids: number[][];
+  cases: { num_beams: number; max_new_tokens: number; generated: number[][] }[];
+}
+
+for (const DIR of DIRS) {
+  gpuTest(
+    `beam search gives transformers' generate(num_beams) ids: ${DIR.split("/").at(-1)}`,
+    async (gpu) => {
+      const f = JSON.parse(await Deno.readTextFile(`${DIR}/beam.json`)) as BeamFixture;
+      const loaded = await loadMarian(gpu, DIR);
+      const rows = f.source_ids.length * Math.max(...f.cases.map((c) => c.num_beams));
+      const m = await MarianModel.create(gpu, loaded, { maxBatch: rows, maxLength: 16 });
+      for (const c of f.cases) {
+        const got = await beamSearch(m, f.source_ids, {
+          numBeams: c.num_beams,
+          maxNewTokens: c.max_new_tokens,
+        });
+        got.forEach((ids, i) =>
+          assert.deepEqual(
+            ids,
+            c.generated[i],
+            `${c.num_beams} beams, ${c.max_new_tokens} tokens: '${f.sources[i]}'`,
+          )
+        );
+      }
+      // One beam is greedy search.
+      const greedy = await greedyGenerate(m, f.source_ids, { maxNewTokens: 10 });
+      assert.deepEqual(await beamSearch(m, f.source_ids, { numBeams: 1, maxNewTokens: 10 }), greedy);
+      await assert.rejects(
+        beamSearch(m, f.source_ids, { numBeams: 100, maxNewTokens: 4 }),
+        /15 sources x 100 beams at length \d+ needs an allocation of 1500 x \d+/,
+      );
+      m.destroy();
+      loaded.store.destroy();
+    },
+  );
+}
+
+gpuTest("predict() with numBeams translates as transformers' beam search", async (gpu) => {
+  const dir = DIRS[0];
+  const f = JSON.parse(await Deno.readTextFile(`${dir}/beam.json`)) as BeamFixture;
+  const c = f.cases[0];
+  const tmp = await Deno.makeTempDir({ prefix: "addrop_beam_" });
+  try {
+    await Deno.writeTextFile(
+      `${tmp}/in.jsonl`,
+      f.sources.map((source) => JSON.stringify({ source })).join("\n"),
+    );
+    const n = await predict({
+      model: dir,
+      input: `${tmp}/in.jsonl`,
+      output: `${tmp}/out.jsonl`,
+      numBeams: c.num_beams,
+      maxNewTokens: c.max_new_tokens,
+      batchSize: 4,
+      gpu,
+    });
+    assert.equal(n, f.sources.length);
+    const tok = await loadTokenizer(dir);
+    // The same ids as the Python tokenizers library gave, unknown words (one <unk> per run of unknown characters)
+    // included.
+    assert.deepEqual(f.sources.map((x) => tok.encode(x).ids), f.source_ids);
+    const want = c.generated.map((ids) => tok.tokenizer.decode(ids, { skip_special_tokens: true }));
+    const got = (await Deno.readTextFile(`${tmp}/out.jsonl`)).trim().split("\n").map((l) =>
+      JSON.parse(l).translation
+    );
+    assert.deepEqual(got, want);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
