@@ -186,7 +186,7 @@ Deno.test("safetensors reads every fixture (checkpoint and expected outputs)", a
     // Checkpoint fixtures only (training/ and attribution/ hold other safetensors files).
     if (!existsSync(join(FIXTURES, entry.name, "config.json"))) continue;
     // model.safetensors and expected.safetensors (bert_mlm: steps.safetensors) in each; marian also
-    // attribution.safetensors.
+    // attribution.safetensors; marian_trained only model.safetensors.
     const files = [...Deno.readDirSync(join(FIXTURES, entry.name))].map((e) => e.name)
       .filter((n) => n.endsWith(".safetensors"));
     for (const file of files) {
@@ -202,5 +202,5 @@ Deno.test("safetensors reads every fixture (checkpoint and expected outputs)", a
       f.close();
     }
   }
-  assert.deepEqual(count, 13);
+  assert.deepEqual(count, 14);
 });
