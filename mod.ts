@@ -84,6 +84,20 @@ export * from "./src/model/config.ts";
 export * from "./src/model/weights.ts";
 export * from "./src/model/tokenizer.ts";
 export { byteLevelBpeTokenizerJson, wordPieceTokenizerJson } from "./src/model/tokenizer_json.ts";
+export {
+  loadMarianTokenizers,
+  marianTokenizerJson,
+  type MarianTokenizerJsonOptions,
+  type MarianTokenizers,
+} from "./src/model/marian_tokenizer.ts";
+export {
+  readSpmModel,
+  type SpmModel,
+  type SpmModelType,
+  type SpmNormalizerSpec,
+  type SpmPiece,
+  type SpmPieceType,
+} from "./src/model/spm.ts";
 export { type LoadedModel, loadModel, loadTaskModel, readGrads, readParams } from "./src/model/model.ts";
 export { ParamStore, type StoredParam } from "./src/model/param_store.ts";
 export { type EncodedBatch, Encoder, type EncoderOptions, MASK_MIN } from "./src/model/encoder.ts";

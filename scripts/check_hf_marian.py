@@ -12,12 +12,17 @@
       --model tests/fixtures/marian --train/--validation tests/fixtures/marian/pairs.jsonl --epochs 60
       --learning-rate 1e-2 --batch-size 9 --hidden-dropout 0 --no-ad-drop --seed 42 (its config, weights and
       tokenizer files copied into the folder).
+  python check_hf_marian.py opus RUN_DIR PREDICTIONS.jsonl NUM_BEAMS MAX_NEW_TOKENS
+      For a checkpoint in OPUS-MT's layout (source.spm, target.spm, vocab.json; no tokenizer.json) that `deno task
+      train` saved: transformers' own MarianTokenizer (sentencepiece) and MarianMTModel.generate(num_beams,
+      max_new_tokens) on each row's `source` of `deno task predict`'s output, against its `translation`.
   python check_hf_marian.py trained RUN_DIR PAIRS.jsonl RUN_DIR/generated_predictions.txt MAX_NEW_TOKENS
       MarianMTModel.from_pretrained on a checkpoint `deno task train` saved: its greedy translations of the pairs'
       sources (tokenized with the saved tokenizer.json) against the run's own.
 
-Needs transformers (5.17 was used), torch 2.x, safetensors and tokenizers in a virtual environment, e.g.
-`python3 -m venv /tmp/hfvenv && /tmp/hfvenv/bin/pip install torch transformers safetensors tokenizers`.
+Needs transformers (5.17 was used), torch 2.x, safetensors, tokenizers and sentencepiece in a virtual
+environment, e.g. `python3 -m venv /tmp/hfvenv && /tmp/hfvenv/bin/pip install torch transformers safetensors
+tokenizers sentencepiece`.
 CI never runs it.
 """
 import json
@@ -58,6 +63,23 @@ def trained(d, pairs, preds, max_new):
     print(f"{same}/{len(sources)} translations identical")
 
 
+def opus(d, preds, k, n):
+    from transformers import MarianTokenizer
+
+    tok = MarianTokenizer.from_pretrained(d)
+    m = MarianMTModel.from_pretrained(d).eval()
+    rows = [json.loads(line) for line in open(preds) if line.strip()]
+    same = 0
+    for r in rows:
+        enc = tok(r["source"], return_tensors="pt")
+        g = m.generate(**enc, num_beams=k, do_sample=False, max_new_tokens=n)
+        text = tok.decode(g[0], skip_special_tokens=True)
+        same += text == r["translation"]
+        if text != r["translation"]:
+            print("differs:", repr(r["source"]), "transformers:", repr(text), "addrop:", repr(r["translation"]))
+    print(f"{same}/{len(rows)} translations identical")
+
+
 CASES = [(4, 10), (2, 6), (5, 3), (3, 12)]
 EXTRA_SOURCES = ["the dog sits", "we see the cat", "the small cats run", "a house", "i love fish", "the big dog eats"]
 
@@ -87,6 +109,8 @@ if __name__ == "__main__":
         fixture(sys.argv[2])
     elif sys.argv[1:2] == ["beam"] and len(sys.argv) == 4:
         beam(sys.argv[2], sys.argv[3])
+    elif sys.argv[1:2] == ["opus"] and len(sys.argv) == 6:
+        opus(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     elif sys.argv[1:2] == ["trained"] and len(sys.argv) == 6:
         trained(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     else:

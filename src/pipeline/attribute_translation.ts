@@ -16,7 +16,7 @@ import { readMany } from "../gpu/readback.ts";
 import { createTensor } from "../gpu/tensor.ts";
 import { pseudoLabelGrad } from "../kernels/pseudo_label.ts";
 import { greedyGenerate, loadMarian, MarianModel } from "../model/marian.ts";
-import { IGNORE_INDEX, loadTokenizer } from "../model/tokenizer.ts";
+import { IGNORE_INDEX } from "../model/tokenizer.ts";
 import {
   type AttributedExample,
   type AttributeOptions,
@@ -24,7 +24,7 @@ import {
   cube,
   writeAttribution,
 } from "./attribute_run.ts";
-import { collatePairs } from "./translate.ts";
+import { collatePairs, loadTranslationTokenizers } from "./translate.ts";
 
 /** {@linkcode attribute}'s options for translation: the source (and optional target) columns. */
 export type TranslationAttributeOptions = AttributeOptions & { sourceColumn?: string; targetColumn?: string };
@@ -44,7 +44,7 @@ export async function attributeTranslation(o: TranslationAttributeOptions): Prom
     throw new RangeError(`--layer ${o.layer}: the encoder has layers 0..${cfg.encoderLayers - 1}`);
   }
   const maxLength = Math.min(o.maxLength ?? 128, cfg.maxPositionEmbeddings);
-  const tok = await loadTokenizer(o.model, { maxLength, typeIds: false });
+  const tok = await loadTranslationTokenizers(o.model, { maxLength });
   const m = await MarianModel.create(gpu, loaded, {
     maxBatch: 1,
     maxLength,
@@ -65,14 +65,14 @@ export async function attributeTranslation(o: TranslationAttributeOptions): Prom
     labelColumn: o.targetColumn ?? "target",
     requireLabel: false,
   });
-  const token = (id: number) => tok.tokenizer.id_to_token(id) ?? String(id);
+  const token = (id: number) => tok.target.tokenizer.id_to_token(id) ?? String(id);
   const out: AttributedExample[] = [];
   for await (const ex of reader) {
-    const source = tok.encode(ex.text).ids;
+    const source = tok.source.encode(ex.text).ids;
     const target = ex.label !== undefined && ex.label !== ""
-      ? tok.encode(String(ex.label)).ids
+      ? tok.target.encode(String(ex.label)).ids
       : (await greedyGenerate(m, [source], { maxNewTokens: maxLength }))[0];
-    const batch = collatePairs([{ source, target }], tok.padId, cfg.decoderStartTokenId);
+    const batch = collatePairs([{ source, target }], cfg.padTokenId, cfg.decoderStartTokenId);
     const { T } = batch;
     const Ts = source.length;
     const scores = scoresBuf.view([1, NH, T, T]);

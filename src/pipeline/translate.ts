@@ -30,6 +30,7 @@ import {
 } from "../model/checkpoint.ts";
 import { startedWith } from "./resume.ts";
 import { IGNORE_INDEX, loadTokenizer, type TextTokenizer } from "../model/tokenizer.ts";
+import { loadMarianTokenizers, type MarianTokenizers } from "../model/marian_tokenizer.ts";
 import type { TrainOptions } from "../cli/train_options.ts";
 import { AdDropSeq2Seq, isAdDropEpoch } from "./addrop_seq2seq.ts";
 import { runSizes } from "./evaluate.ts";
@@ -72,8 +73,53 @@ export async function readTranslationPairs(
 }
 
 /** Tokenizes a pair with the end token appended (the tokenizer's post-processor), each side truncated. */
-export function encodePair(tok: TextTokenizer, p: TranslationPair): EncodedPair {
-  return { source: tok.encode(p.source).ids, target: tok.encode(p.target).ids };
+export function encodePair(tok: MarianTokenizers, p: TranslationPair): EncodedPair {
+  return { source: tok.source.encode(p.source).ids, target: tok.target.encode(p.target).ids };
+}
+
+/**
+ * A translation checkpoint's tokenizers: its tokenizer.json for both sides, or else OPUS-MT's files
+ * (`source.spm`, `target.spm`, `vocab.json`), converted (`spm` true).
+ */
+export interface TranslationTokenizers extends MarianTokenizers {
+  /** The directory they were read from. */
+  dir: string;
+  spm: boolean;
+}
+
+/** Loads {@link TranslationTokenizers} from `dir`; an InputError when it has neither kind of files. */
+export async function loadTranslationTokenizers(
+  dir: string,
+  options: { maxLength?: number } = {},
+): Promise<TranslationTokenizers> {
+  const o = { ...options, typeIds: false };
+  if (await exists(`${dir}/tokenizer.json`)) {
+    const tok = await loadTokenizer(dir, o);
+    return { source: tok, target: tok, dir, spm: false };
+  }
+  const spm = await loadMarianTokenizers(dir, o);
+  if (spm) return { ...spm, dir, spm: true };
+  throw new InputError(
+    `${dir}: no tokenizer.json, and no source.spm with vocab.json (OPUS-MT's tokenizer files)`,
+  );
+}
+
+/**
+ * Writes the tokenizer files into `dir` (each to a temporary name, renamed): tokenizer.json and
+ * tokenizer_config.json, or OPUS-MT's files copied unchanged (so that transformers' MarianTokenizer loads them).
+ */
+export async function saveTranslationTokenizers(dir: string, tok: TranslationTokenizers): Promise<void> {
+  if (!tok.spm) {
+    await writeFileAtomic(`${dir}/tokenizer.json`, JSON.stringify(tok.source.json) + "\n");
+    await writeFileAtomic(`${dir}/tokenizer_config.json`, JSON.stringify(tok.source.config, null, 2) + "\n");
+    return;
+  }
+  if (await Deno.realPath(dir) === await Deno.realPath(tok.dir)) return;
+  for (const f of ["source.spm", "target.spm", "vocab.json", "tokenizer_config.json"]) {
+    if (await exists(`${tok.dir}/${f}`)) {
+      await writeFileAtomic(`${dir}/${f}`, await Deno.readFile(`${tok.dir}/${f}`));
+    }
+  }
 }
 
 /**
@@ -190,12 +236,8 @@ export async function trainTranslation(
   cleanup.defer(() => loaded.store.destroy());
   if (loaded.unexpected.length) info(`unused checkpoint tensors: ${loaded.unexpected.join(", ")}`);
   const cfg = loaded.cfg;
-  const tok = await loadTokenizer(modelDir, { maxLength: o.maxLength, typeIds: false });
-  if (tok.padId !== cfg.padTokenId) {
-    throw new InputError(
-      `${modelDir}: the tokenizer's pad token has id ${tok.padId}, config.json's pad_token_id is ${cfg.padTokenId}`,
-    );
-  }
+  const tok = await loadTranslationTokenizers(modelDir, { maxLength: o.maxLength });
+  checkPad(tok, cfg.padTokenId);
   const columns = { sourceColumn: o.sourceColumn, targetColumn: o.targetColumn, skipBadRows: o.skipBadRows };
   const train = await readTranslationPairs(o.train, columns);
   const valid = o.validation ? await readTranslationPairs(o.validation, columns) : { pairs: [], skipped: 0 };
@@ -257,7 +299,11 @@ export async function trainTranslation(
     let window: { loss: number; tokens: number }[] = [];
     let tDone = performance.now();
     for (let g = 0; g < groups.length && state.step < total; g++) {
-      const batch = collatePairs(groups[g].map((i) => trainItems[i]), tok.padId, cfg.decoderStartTokenId);
+      const batch = collatePairs(
+        groups[g].map((i) => trainItems[i]),
+        cfg.padTokenId,
+        cfg.decoderStartTokenId,
+      );
       const last = (g + 1) % accumulation === 0 || g === groups.length - 1;
       const lr = learningRate(o.lrSchedule, o.learningRate, state.step, total, warmup);
       const run = adEpoch
@@ -305,8 +351,8 @@ export async function trainTranslation(
     const metrics: Record<string, number> = { epoch: epoch + 1 };
     let hypotheses: string[] = [];
     if (validItems.length) {
-      metrics.loss = await translationLoss(model, validItems, o.batchSize, tok.padId);
-      hypotheses = await translate(model, tok, validItems.map((p) => p.source), {
+      metrics.loss = await translationLoss(model, validItems, o.batchSize, cfg.padTokenId);
+      hypotheses = await translate(model, tok.target, validItems.map((p) => p.source), {
         batchSize: o.batchSize,
         maxNewTokens: maxT,
         numBeams,
@@ -370,11 +416,24 @@ async function saveTranslationCheckpoint(
   gpu: Gpu,
   dir: string,
   m: LoadedMarian,
-  tok: TextTokenizer,
+  tok: TranslationTokenizers,
 ): Promise<void> {
   await saveMarian(gpu, dir, m);
-  await writeFileAtomic(`${dir}/tokenizer.json`, JSON.stringify(tok.json) + "\n");
-  await writeFileAtomic(`${dir}/tokenizer_config.json`, JSON.stringify(tok.config, null, 2) + "\n");
+  await saveTranslationTokenizers(dir, tok);
+}
+
+/** The tokenizers' pad token must be config.json's `pad_token_id` (decoder inputs and padding use it). */
+function checkPad(tok: TranslationTokenizers, padTokenId: number): void {
+  for (const side of ["source", "target"] as const) {
+    if (tok[side].padId !== padTokenId) {
+      throw new InputError(
+        `${tok.dir}: the ${side} tokenizer's pad token has id ${
+          tok[side].padId
+        }, config.json's pad_token_id is ` +
+          `${padTokenId}`,
+      );
+    }
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -406,7 +465,7 @@ async function withTranslator<T>(
   o: TranslationRunOptions,
   fn: (
     m: MarianModel,
-    tok: TextTokenizer,
+    tok: TranslationTokenizers,
     sizes: { batchSize: number; maxNewTokens: number; numBeams: number },
   ) => Promise<T>,
 ): Promise<T> {
@@ -428,7 +487,8 @@ async function withTranslator<T>(
   if (!(Number.isInteger(numBeams) && numBeams >= 1)) {
     throw new RangeError(`numBeams must be an integer >= 1, got ${numBeams}`);
   }
-  const tok = await loadTokenizer(o.model, { maxLength, typeIds: false });
+  const tok = await loadTranslationTokenizers(o.model, { maxLength });
+  checkPad(tok, loaded.cfg.padTokenId);
   // Beam search runs numBeams rows per source: the batch holds batchSize sources' beams.
   const m = await MarianModel.create(gpu, loaded, {
     maxBatch: batchSize * numBeams,
@@ -453,7 +513,7 @@ export async function predictTranslations(
       skipBadRows: o.skipBadRows,
     });
     const sources = (await reader.readAll()).map((e) => e.text);
-    const out = await translate(m, tok, sources.map((s) => tok.encode(s).ids), sizes);
+    const out = await translate(m, tok.target, sources.map((s) => tok.source.encode(s).ids), sizes);
     const lines = sources.map((source, i) => JSON.stringify({ source, translation: out[i] }) + "\n");
     await writeFileAtomic(o.output, lines.join(""));
     return sources.length;
@@ -471,9 +531,9 @@ export async function evaluateTranslation(
     const { pairs } = await readTranslationPairs(o.validation, o);
     if (!pairs.length) throw new InputError(`${o.validation}: no pairs`);
     const items = pairs.map((p) => encodePair(tok, p));
-    const hyps = await translate(m, tok, items.map((p) => p.source), sizes);
+    const hyps = await translate(m, tok.target, items.map((p) => p.source), sizes);
     const bleu = corpusBleu(hyps, pairs.map((p) => p.target));
-    const loss = await translationLoss(m, items, sizes.batchSize, tok.padId);
+    const loss = await translationLoss(m, items, sizes.batchSize, m.cfg.padTokenId);
     return { bleu: bleu.score, bleu_bp: bleu.bp, loss, samples: pairs.length };
   });
 }

@@ -108,7 +108,7 @@ gpuTest(
     const tok = await loadTokenizer(DIR);
     const pairs = (await readTranslationPairs(PAIRS)).pairs.slice(0, 3);
     const batch = collatePairs(
-      pairs.map((p) => encodePair(tok, p)),
+      pairs.map((p) => encodePair({ source: tok, target: tok }, p)),
       tok.padId,
       loaded.cfg.decoderStartTokenId,
     );
