@@ -60,13 +60,16 @@ export {
   type EncodedPair,
   encodePair,
   evaluateTranslation,
+  loadTranslationTokenizers,
   predictTranslations,
   readTranslationPairs,
+  saveTranslationTokenizers,
   trainTranslation,
   translate,
   translationLoss,
   type TranslationPair,
   type TranslationRunOptions,
+  type TranslationTokenizers,
 } from "./src/pipeline/translate.ts";
 export { AdDropSeq2Seq } from "./src/pipeline/addrop_seq2seq.ts";
 export { computeMetrics, predictLogits } from "./src/pipeline/evaluate.ts";
