@@ -774,44 +774,91 @@ export async function greedyGenerate(
 ): Promise<number[][]> {
   const cfg = m.cfg;
   const B = sources.length;
-  const srcLen = Math.max(1, ...sources.map((s) => s.length));
-  const T = Math.max(srcLen, o.maxNewTokens);
-  if (T > m.options.maxLength) {
-    throw new RangeError(
-      `generation needs length ${T} (source ${srcLen}, ${o.maxNewTokens} new tokens), above the allocation ${m.options.maxLength}`,
-    );
-  }
+  const srcLen = checkGeneration(m, sources, o.maxNewTokens);
   const pad = cfg.padTokenId;
-  const inputIds = new Array(B * T).fill(pad);
-  const mask = new Array(B * T).fill(0);
-  sources.forEach((s, b) =>
-    s.forEach((id, t) => {
-      inputIds[b * T + t] = id;
-      mask[b * T + t] = 1;
-    })
-  );
-  const dec = new Array(B * T).fill(pad);
-  for (let b = 0; b < B; b++) dec[b * T] = cfg.decoderStartTokenId;
-  const prog = await m.program(B, T, "eval");
   const out: number[][] = Array.from({ length: B }, () => []);
   const done = new Array(B).fill(false);
+  let T = 0;
+  let prog: MarianProgram | null = null;
+  let src = sourceRows(sources, 1, 0, pad);
   m.setStep(0, 0);
   for (let step = 0; step < o.maxNewTokens && done.includes(false); step++) {
-    m.writeBatch({ B, T, inputIds, attentionMask: mask, decoderInputIds: dec });
+    // The batch grows with the output (the encoder runs again at each new length).
+    const need = generationLength(m, srcLen, step + 1);
+    const fresh = need !== T;
+    if (fresh) {
+      T = need;
+      src = sourceRows(sources, 1, T, pad);
+      prog = await m.program(B, T, "eval");
+    }
+    const dec = new Array(B * T).fill(pad);
+    out.forEach((ids, b) => {
+      dec[b * T] = cfg.decoderStartTokenId;
+      ids.forEach((id, t) => (dec[b * T + t + 1] = id));
+    });
+    m.writeBatch({ B, T, inputIds: src.inputIds, attentionMask: src.mask, decoderInputIds: dec });
     writeTensor(m.gpu, m.inputs.genRowIds, Uint32Array.from({ length: B }, (_, b) => b * T + step));
     const cmd = new CommandBatch(m.gpu, "generate");
-    if (step === 0) cmd.run(...prog.encoderForward);
-    cmd.run(...prog.decoderBody, ...prog.generate);
+    if (fresh) cmd.run(...prog!.encoderForward);
+    cmd.run(...prog!.decoderBody, ...prog!.generate);
     cmd.submit();
-    const next = await readTensor(m.gpu, prog.genIds);
+    const next = await readTensor(m.gpu, prog!.genIds);
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
       const forced = step === o.maxNewTokens - 1 ? cfg.forcedEosTokenId : null;
       const id = forced ?? next[b];
       out[b].push(id);
       if (id === cfg.eosTokenId) done[b] = true;
-      else if (step + 1 < T) dec[b * T + step + 1] = id;
     }
   }
   return out;
+}
+
+/** Checks that generation fits the model's allocation; returns the longest source. */
+export function checkGeneration(
+  m: MarianModel,
+  sources: number[][],
+  maxNewTokens: number,
+  rows = sources.length,
+) {
+  const srcLen = Math.max(1, ...sources.map((s) => s.length));
+  const T = Math.max(srcLen, maxNewTokens);
+  if (rows > m.options.maxBatch || T > m.options.maxLength) {
+    throw new RangeError(
+      `generation for ${sources.length} sources in ${rows} rows needs ${rows} x ${T} (source ${srcLen}, ` +
+        `${maxNewTokens} new tokens), the allocation is ${m.options.maxBatch} x ${m.options.maxLength}`,
+    );
+  }
+  return srcLen;
+}
+
+/**
+ * The padded length of a generation step: the longest source, or the decoder positions used so far if more,
+ * rounded up to a multiple of 16 (so that a batch changes shape, and builds a program, every 16 steps at most)
+ * and capped by the allocation. The causal mask and the masked source padding make the outputs independent of
+ * it.
+ */
+export function generationLength(m: MarianModel, srcLen: number, positions: number): number {
+  return Math.min(m.options.maxLength, Math.ceil(Math.max(srcLen, positions) / 16) * 16);
+}
+
+/** Source ids and attention mask of `sources`, each repeated in `copies` consecutive rows, padded to T. */
+export function sourceRows(
+  sources: number[][],
+  copies: number,
+  T: number,
+  pad: number,
+): { inputIds: number[]; mask: number[] } {
+  const R = sources.length * copies;
+  const inputIds = new Array(R * T).fill(pad);
+  const mask = new Array(R * T).fill(0);
+  sources.forEach((s, b) => {
+    for (let k = 0; k < copies; k++) {
+      s.forEach((id, t) => {
+        inputIds[(b * copies + k) * T + t] = id;
+        mask[(b * copies + k) * T + t] = 1;
+      });
+    }
+  });
+  return { inputIds, mask };
 }

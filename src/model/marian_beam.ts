@@ -8,15 +8,21 @@
  * score over the current length) or every continuation is finished. Returns the best finished hypothesis.
  *
  * The K beams of each source run as K rows of one batch (the encoder runs on each copy of its source); each step
- * runs the decoder over the whole padded length (no key/value cache) and reads the (rows, V) logits of the
- * current positions back.
+ * runs the decoder over the batch's padded length, which grows with the hypotheses (see `generationLength`; no
+ * key/value cache), and reads the (rows, V) logits of the current positions back.
  *
  * @module
  */
 import { CommandBatch } from "../gpu/encoder.ts";
 import { readFloats } from "../gpu/readback.ts";
 import { writeTensor } from "../gpu/tensor.ts";
-import type { MarianModel } from "./marian.ts";
+import {
+  checkGeneration,
+  generationLength,
+  type MarianModel,
+  type MarianProgram,
+  sourceRows,
+} from "./marian.ts";
 
 /** Options of {@linkcode beamSearch}. */
 export interface BeamOptions {
@@ -42,28 +48,11 @@ export async function beamSearch(m: MarianModel, sources: number[][], o: BeamOpt
   if (!(Number.isInteger(K) && K >= 1)) throw new RangeError(`numBeams must be an integer >= 1, got ${K}`);
   const B = sources.length;
   const R = B * K;
-  const srcLen = Math.max(1, ...sources.map((s) => s.length));
-  const T = Math.max(srcLen, o.maxNewTokens);
-  if (R > m.options.maxBatch || T > m.options.maxLength) {
-    throw new RangeError(
-      `beam search over ${B} sources x ${K} beams at length ${T} needs an allocation of ${R} x ${T}, the model ` +
-        `has ${m.options.maxBatch} x ${m.options.maxLength}`,
-    );
-  }
+  const srcLen = checkGeneration(m, sources, o.maxNewTokens, R);
   const pad = cfg.padTokenId;
   const eos = cfg.eosTokenId;
   const V = cfg.vocabSize;
   const maxLength = 1 + o.maxNewTokens;
-  const inputIds = new Array(R * T).fill(pad);
-  const mask = new Array(R * T).fill(0);
-  sources.forEach((s, b) => {
-    for (let k = 0; k < K; k++) {
-      s.forEach((id, t) => {
-        inputIds[(b * K + k) * T + t] = id;
-        mask[(b * K + k) * T + t] = 1;
-      });
-    }
-  });
   const running: Hypothesis[][] = sources.map(() =>
     Array.from(
       { length: K },
@@ -74,19 +63,29 @@ export async function beamSearch(m: MarianModel, sources: number[][], o: BeamOpt
     Array.from({ length: K }, () => ({ seq: [cfg.decoderStartTokenId], score: NEG, finished: false }))
   );
   const unsatisfied = new Array(B).fill(true);
-  const prog = await m.program(R, T, "eval");
+  let T = 0;
+  let prog: MarianProgram | null = null;
+  let src = sourceRows(sources, K, 0, pad);
   m.setStep(0, 0);
   for (let curLen = 1;; curLen++) {
+    // The batch grows with the hypotheses (the encoder runs again at each new length).
+    const need = generationLength(m, srcLen, curLen);
+    const fresh = need !== T;
+    if (fresh) {
+      T = need;
+      src = sourceRows(sources, K, T, pad);
+      prog = await m.program(R, T, "eval");
+    }
     const dec = new Array(R * T).fill(pad);
     running.forEach((beams, b) =>
       beams.forEach((h, k) => h.seq.forEach((id, t) => (dec[(b * K + k) * T + t] = id)))
     );
-    m.writeBatch({ B: R, T, inputIds, attentionMask: mask, decoderInputIds: dec });
+    m.writeBatch({ B: R, T, inputIds: src.inputIds, attentionMask: src.mask, decoderInputIds: dec });
     writeTensor(m.gpu, m.inputs.genRowIds, Uint32Array.from({ length: R }, (_, r) => r * T + curLen - 1));
     const cmd = new CommandBatch(m.gpu, "beam search");
-    if (curLen === 1) cmd.run(...prog.encoderForward);
-    cmd.run(...prog.decoderBody, ...prog.generateLogits).submit();
-    const logits = await readFloats(m.gpu, prog.genLogits);
+    if (fresh) cmd.run(...prog!.encoderForward);
+    cmd.run(...prog!.decoderBody, ...prog!.generateLogits).submit();
+    const logits = await readFloats(m.gpu, prog!.genLogits);
     let allHit = true;
     for (let b = 0; b < B; b++) {
       // Summed log-probabilities of every continuation of every beam, bad words and forced eos at -inf.
