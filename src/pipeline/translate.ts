@@ -216,6 +216,11 @@ export async function trainTranslation(
   env: { gpu?: Gpu } = {},
 ): Promise<TrainResult> {
   if (!o.model) throw new InputError("train: no --model given");
+  if (o.task) {
+    throw new InputError(
+      `train: --task ${o.task} is for encoder checkpoints; ${o.model} is a Marian translation model (give --train)`,
+    );
+  }
   if (!o.train) throw new InputError("train: translation needs --train (a JSONL, CSV or TSV file of pairs)");
   if (o.adDrop && o.attribution === "ig") {
     throw new InputError(

@@ -295,3 +295,11 @@ gpuTest(
     }
   },
 );
+
+Deno.test("train() on a Marian checkpoint refuses --task and a missing --train, naming them", async () => {
+  await assert.rejects(
+    train(parseTrainOptions({ model: DIR, task: "sst2", dataDir: "x" })),
+    /--task sst2 is for encoder checkpoints/,
+  );
+  await assert.rejects(train(parseTrainOptions({ model: DIR })), /translation needs --train/);
+});
