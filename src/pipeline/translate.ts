@@ -1,8 +1,10 @@
 /**
  * Translation fine-tuning of Marian / OPUS-MT checkpoints: source/target pairs read from JSONL, CSV or TSV,
- * tokenized with the checkpoint's tokenizer.json, teacher-forced cross-entropy training with AdamW, and after
- * each epoch the validation loss and corpus BLEU (sacreBLEU's defaults) of greedy translations; the best epoch's
- * checkpoint (by BLEU) is saved in the Hugging Face layout with its translations.
+ * tokenized with the checkpoint's tokenizer.json or OPUS-MT's SentencePiece files, teacher-forced cross-entropy
+ * training with AdamW (and AD-DROP on the encoder), and after each epoch the validation loss and corpus BLEU
+ * (sacreBLEU's defaults) of greedy or beam-search translations; the best epoch's checkpoint (by BLEU) is saved in
+ * the Hugging Face layout with its translations, the last epoch's with the optimizer state for `--resume`.
+ * Also `predict()` and `evaluate()` for translation checkpoints.
  *
  * @module
  */
