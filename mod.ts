@@ -72,6 +72,12 @@ export {
   type TranslationTokenizers,
 } from "./src/pipeline/translate.ts";
 export { AdDropSeq2Seq } from "./src/pipeline/addrop_seq2seq.ts";
+export {
+  buildMarianIntegratedGradients,
+  createMarianIgBuffers,
+  destroyMarianIgBuffers,
+  type MarianIgBuffers,
+} from "./src/pipeline/marian_ig.ts";
 export { computeMetrics, predictLogits } from "./src/pipeline/evaluate.ts";
 export { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./src/pipeline/schedule.ts";
 export {

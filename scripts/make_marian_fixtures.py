@@ -51,6 +51,12 @@ AD-DROP attribution (attribution.safetensors), same batch, dropout off: pseudo-l
 position with labels != -100; F = -(mean cross entropy of the logits against them); dprobs.<l> = dF/dA_l for every
 encoder layer l, A_l the self-attention probabilities after softmax (the tensor multiplied by V), all query rows
 and key columns (padded keys have A = 0 but a gradient; padded query rows get autograd's, here 0).
+Integrated gradients (same file, Hao et al.'s self-attention attribution, zero baseline), per encoder layer l
+separately: ig.<l> = A_l * (1/m) sum_{k=1..m} dF(alpha A_l)/d(alpha A_l) at alpha = k/m, m = IG_STEPS (right
+Riemann sum), where the scaled pass multiplies layer l's A_l (all heads) by alpha before it multiplies V, the other
+layer runs unscaled, the pseudo-labels stay the clean pass's and the gradient is w.r.t. the scaled tensor. m = 1
+gives A_l * dprobs.<l>; sum(ig.<l>) ~ F(alpha = 1) - F(alpha = 0) (completeness; at alpha = 0 layer l's attention
+context is 0, its output out_proj's bias).
 
 Outputs: tests/fixtures/marian/{config.json, model.safetensors, tokenizer.json, tokenizer_config.json, pairs.jsonl,
 expected.safetensors, attribution.safetensors}. Tokenizer ids are this script's Unigram Viterbi; they were checked
@@ -59,7 +65,8 @@ Computed in float64 from the float32 parameters; outputs stored as float32 (inte
 Files and layout: tests/fixtures/README.md ("Marian / OPUS-MT fixtures").
 Run: /usr/bin/python3 scripts/make_marian_fixtures.py  (needs python3-torch and numpy; deterministic).
      /usr/bin/python3 scripts/make_marian_fixtures.py --check  also runs finite differences on a few gradient
-     entries, a few SGD steps and finite differences on two dprobs.0 entries (prints only; the files are the same).
+     entries, a few SGD steps, finite differences on two dprobs.0 entries and the ig checks (m = 1 equals
+     A * dprobs exactly; completeness at m = IG_STEPS and 200) (prints only; the files are the same).
 """
 import json
 import math
@@ -233,6 +240,7 @@ def param_shapes(cfg):
 
 
 FROZEN = ("model.encoder.embed_positions.weight", "model.decoder.embed_positions.weight", "final_logits_bias")
+IG_STEPS = 20  # integrated gradients: Riemann steps alpha = k / IG_STEPS, k = 1..IG_STEPS
 
 
 def random_params(cfg, gen):
@@ -352,6 +360,36 @@ def attribution(cfg, params32, ids, mask, labels):
     top2 = logits.detach().topk(2, dim=-1).values
     gap = (top2[..., 0] - top2[..., 1])[labels != -100].min().item()
     return obj, logits, pseudo, [p.grad for p in probs], gap
+
+
+def scaled_objective(cfg, P, ids, mask, labels, pseudo, layer, alpha, grad=True):
+    """F with encoder layer `layer`'s self-attention probabilities A (all heads) replaced by alpha * A (a leaf, so
+    dF/d(alpha A) is what autograd returns for it), the other layers unscaled, the pseudo-labels fixed. Returns F,
+    A and dF/d(alpha A) (None unless grad)."""
+    seen = {}
+
+    def scale(l, p):
+        if l != layer:
+            return p
+        seen["A"] = p.detach()
+        seen["S"] = (alpha * p.detach()).requires_grad_(grad)
+        return seen["S"]
+
+    with torch.set_grad_enabled(grad):
+        obj = attribution_objective(cfg, P, ids, mask, labels, scale, pseudo)[0]
+    g = torch.autograd.grad(obj, seen["S"])[0] if grad else None
+    return obj.detach(), seen["A"], g
+
+
+def integrated_gradients(cfg, params32, ids, mask, labels, pseudo, layer, m):
+    """Hao et al.'s self-attention attribution for encoder layer `layer` (zero baseline, right Riemann sum):
+    A * (1/m) sum_{k=1..m} dF(k/m A)/d(k/m A), (B, nh, Ts, Ts), float64."""
+    P = {k: v.double() for k, v in params32.items()}
+    total, A = 0, None
+    for k in range(1, m + 1):
+        _, A, g = scaled_objective(cfg, P, ids, mask, labels, pseudo, layer, k / m)
+        total = total + g
+    return A * total / m
 
 
 def generate(cfg, P, ids, mask, max_new_tokens):
@@ -474,6 +512,26 @@ def attribution_checks(cfg, params32, ids, mask, labels, pseudo, dprobs):
               f"padded key columns {k_pad:.6f}")
 
 
+def ig_checks(cfg, params32, ids, mask, labels, pseudo, dprobs, ig):
+    """Integrated gradients, per layer: m = 1 must equal A * dprobs exactly (float64; a single pass at alpha = 1);
+    completeness: sum(ig) vs F(alpha = 1) - F(alpha = 0) at m = IG_STEPS (the stored ig) and m = 200 (right Riemann
+    sum, error O(1/m)); entries at padded keys (A = 0) and padded query rows (zero gradient) are 0. Prints only."""
+    P = {k: v.double() for k, v in params32.items()}
+    for l, g in enumerate(dprobs):
+        F1, A, _ = scaled_objective(cfg, P, ids, mask, labels, pseudo, l, 1.0, grad=False)
+        F0 = scaled_objective(cfg, P, ids, mask, labels, pseudo, l, 0.0, grad=False)[0].item()
+        one = integrated_gradients(cfg, params32, ids, mask, labels, pseudo, l, 1)
+        print(f"  ig.{l} m 1 == A * dprobs.{l}: {torch.equal(one, A * g)} (max |diff| {(one - A * g).abs().max():.1e})")
+        delta = F1.item() - F0
+        for m, t in [(IG_STEPS, ig[l]), (200, integrated_gradients(cfg, params32, ids, mask, labels, pseudo, l, 200))]:
+            tot = t.sum().item()
+            print(f"  ig.{l} m {m}: sum {tot:.6f}  F(1) - F(0) = {F1.item():.6f} - ({F0:.6f}) = {delta:.6f}  "
+                  f"rel. error {abs(tot - delta) / abs(delta):.2%}")
+        zero = all(ig[l][b, :, n:].abs().max().item() == 0 and ig[l][b, :, :, n:].abs().max().item() == 0
+                   for b, n in enumerate(mask.sum(1).tolist()) if n < ig[l].shape[2])
+        print(f"  ig.{l}: max |.| {ig[l].abs().max().item():.6f}, padded rows/columns all 0: {zero}")
+
+
 def main():
     cfg = config()
     ids, mask, labels = batch()
@@ -509,17 +567,22 @@ def main():
     assert torch.equal(att_logits.detach(), logits.detach())  # the probe does not change the forward
     attrib = {"pseudo_labels": pseudo.double(), "F": obj.detach().reshape(())}
     attrib.update({f"dprobs.{l}": g for l, g in enumerate(dprobs)})
+    ig = [integrated_gradients(cfg, params32, ids, mask, labels, pseudo, l, IG_STEPS) for l in range(len(dprobs))]
+    attrib.update({f"ig.{l}": t for l, t in enumerate(ig)})
+    attrib["ig_steps"] = torch.tensor(float(IG_STEPS), dtype=torch.float64)
     save_safetensors(os.path.join(OUT, "attribution.safetensors"), attrib)
 
     print(f"marian: V {V}, seed {seed}, loss {loss.item():.6f}, logits {tuple(logits.shape)}, "
           f"{len(params32)} tensors, generated {gen.tolist()} (min top-2 gap {gap:.4f})")
     print(f"  attribution: F {obj.item():.6f}, pseudo_labels {pseudo.tolist()} (min top-2 logit gap {att_gap:.4f}), "
-          f"dprobs.0..{len(dprobs) - 1} {tuple(dprobs[0].shape)}")
+          f"dprobs.0..{len(dprobs) - 1} {tuple(dprobs[0].shape)}, ig.0..{len(ig) - 1} (m {IG_STEPS}) sums "
+          f"{[round(t.sum().item(), 6) for t in ig]}")
     for i in BATCH_PAIRS:
         print(f"  {PAIRS[i][0]!r}: {encode(PAIRS[i][0])[1]} -> {PAIRS[i][1]!r}: {encode(PAIRS[i][1])[1]}")
     if "--check" in sys.argv:
         checks(cfg, params32, ids, mask, labels)
         attribution_checks(cfg, params32, ids, mask, labels, pseudo, dprobs)
+        ig_checks(cfg, params32, ids, mask, labels, pseudo, dprobs, ig)
 
 
 if __name__ == "__main__":

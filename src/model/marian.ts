@@ -438,6 +438,8 @@ export interface MarianProgramOptions {
    * dF/dA of those layers there; activation gradients only (no parameter gradient is touched).
    */
   attribution?: { dlogits: Tensor; dprobs: ReadonlyMap<number, Tensor> };
+  /** Integrated gradients: encoder layer `layer`'s probabilities scaled per example by `tensor` (B). */
+  alpha?: { layer: number; tensor: Tensor };
 }
 
 /** The prepared call lists of one batch shape. */
@@ -524,7 +526,7 @@ async function buildMarianProgram(
     keyMask: srcKeyMask,
     rng,
     addMask: o.addMasks?.get(l) ?? null,
-    alpha: null,
+    alpha: o.alpha?.layer === l ? o.alpha.tensor : null,
   });
   const encoderForward = await embed(v(a.encSum, [N, C]), encX, ids.src, MARIAN_STREAMS.encoderEmbedding);
   for (let l = 0; l < cfg.encoderLayers; l++) {

@@ -4,8 +4,8 @@
  * no label ignored), the attribution of the selected encoder self-attention layers, dF/dA with F = -CE against
  * the pseudo-labels (ADDROP.md: token classification and sequence-to-sequence), from one activation-only
  * backward through decoder and encoder, and the mask stage; the step then runs the program whose selected
- * encoder layers add those masks to their scores. `attention` scores are the clean probabilities, `random`
- * drops real keys with probability p*q. Integrated gradients are not offered for translation.
+ * encoder layers add those masks to their scores. `ig` integrates that gradient along the scaled probabilities
+ * (`marian_ig.ts`), `attention` scores are the clean probabilities, `random` drops real keys with probability p*q.
  *
  * @module
  */
@@ -15,6 +15,12 @@ import { pseudoLabelGrad } from "../kernels/pseudo_label.ts";
 import type { MarianModel, MarianProgram, Seq2SeqBatch } from "../model/marian.ts";
 import { type AdDropOptions, isAdDropEpoch, resolveLayers } from "./addrop.ts";
 import { buildMaskFor } from "./mask.ts";
+import {
+  buildMarianIntegratedGradients,
+  createMarianIgBuffers,
+  destroyMarianIgBuffers,
+  type MarianIgBuffers,
+} from "./marian_ig.ts";
 
 export { isAdDropEpoch };
 
@@ -31,14 +37,10 @@ export class AdDropSeq2Seq {
     readonly layers: number[],
     readonly buffers: Map<number, { scores: Tensor; thr: Tensor; mask: Tensor }>,
     readonly dlogits: Tensor,
+    readonly ig: MarianIgBuffers | null,
   ) {}
 
   static async create(m: MarianModel, o: AdDropOptions): Promise<AdDropSeq2Seq> {
-    if (o.attribution === "ig") {
-      throw new RangeError(
-        "AD-DROP for translation: integrated gradients are not supported (grad, attention, random)",
-      );
-    }
     const layers = resolveLayers(o.layers, m.cfg.encoderLayers);
     const { maxBatch: B, maxLength: T } = m.options;
     const NH = m.cfg.encoderHeads;
@@ -52,7 +54,8 @@ export class AdDropSeq2Seq {
       });
     }
     const dlogits = await f("attribution dlogits", B * T * m.cfg.vocabSize);
-    return new AdDropSeq2Seq(m, o, layers, buffers, dlogits);
+    const ig = o.attribution === "ig" ? await createMarianIgBuffers(m) : null;
+    return new AdDropSeq2Seq(m, o, layers, buffers, dlogits, ig);
   }
 
   #build(B: number, T: number) {
@@ -72,15 +75,25 @@ export class AdDropSeq2Seq {
           dprobs.set(l, sq(this.buffers.get(l)!.scores));
         }
         const dlogits = this.dlogits.view([B * T, V]);
+        const gradient = method === "grad" || method === "ig";
         const clean = await m.program(
           B,
           T,
           "train",
-          method === "grad" ? { attribution: { dlogits, dprobs } } : {},
-          method === "grad" ? `attribution#${this.id}` : "",
+          gradient ? { attribution: { dlogits, dprobs } } : {},
+          gradient ? `attribution#${this.id}` : "",
         );
         const stage: Dispatch[] = [...clean.encoderForward];
-        if (method === "grad") {
+        if (method === "ig") {
+          stage.push(
+            ...clean.decoderForward,
+            ...await buildMarianIntegratedGradients(m, clean, this.layers, dprobs, dlogits, this.ig!, {
+              steps: this.o.igSteps,
+              mode: "train",
+              key: `#${this.id}`,
+            }),
+          );
+        } else if (method === "grad") {
           stage.push(
             ...clean.decoderForward,
             await pseudoLabelGrad(m.gpu, {
@@ -135,5 +148,6 @@ export class AdDropSeq2Seq {
   destroy(): void {
     for (const b of this.buffers.values()) for (const t of Object.values(b)) t.destroy();
     this.dlogits.destroy();
+    if (this.ig) destroyMarianIgBuffers(this.ig);
   }
 }

@@ -3,7 +3,8 @@
  * for every source of a file, without dropout. The decoder reads the row's `target` when the file has one
  * (teacher forcing, as in training), else the model's own greedy translation; the pseudo-labels are the
  * argmax at every target position, and F = -CE against them (mean over the target tokens), as AD-DROP's
- * training step uses it. `grad` gives dF/dA through decoder and encoder, `attention` the probabilities.
+ * training step uses it. `grad` gives dF/dA through decoder and encoder, `ig` integrates it along the scaled
+ * probabilities (`marian_ig.ts`, `igSteps` steps), `attention` gives the probabilities.
  * Per example: the source tokens, the translation the decoder read, the pseudo-labels (as tokens), the scores
  * [heads][Ts][Ts] and, with `p`, the candidate region and a q-draw's dropped positions.
  *
@@ -25,15 +26,17 @@ import {
   writeAttribution,
 } from "./attribute_run.ts";
 import { collatePairs, loadTranslationTokenizers } from "./translate.ts";
+import {
+  buildMarianIntegratedGradients,
+  createMarianIgBuffers,
+  destroyMarianIgBuffers,
+} from "./marian_ig.ts";
 
 /** {@linkcode attribute}'s options for translation: the source (and optional target) columns. */
 export type TranslationAttributeOptions = AttributeOptions & { sourceColumn?: string; targetColumn?: string };
 
 /** Attribution of encoder layer `o.layer` for every source of `o.input`; writes the JSON (and HTML) files. */
 export async function attributeTranslation(o: TranslationAttributeOptions): Promise<AttributedExample[]> {
-  if (o.method === "ig") {
-    throw new RangeError("--method ig is not supported for translation checkpoints (grad or attention)");
-  }
   using cleanup = new DisposableStack();
   const gpu: Gpu = o.gpu ?? await requestGpu();
   if (!o.gpu) cleanup.defer(() => gpu.destroy());
@@ -60,6 +63,8 @@ export async function attributeTranslation(o: TranslationAttributeOptions): Prom
   const maskBuf = await f("mask", NH * maxLength * maxLength);
   const dlogitsBuf = await f("dlogits", maxLength * V);
   for (const t of [scoresBuf, thrBuf, maskBuf, dlogitsBuf]) cleanup.defer(() => t.destroy());
+  const ig = o.method === "ig" ? await createMarianIgBuffers(m) : null;
+  if (ig) cleanup.defer(() => destroyMarianIgBuffers(ig));
   const reader = readExamples(o.input, {
     textColumn: o.sourceColumn ?? "source",
     labelColumn: o.targetColumn ?? "target",
@@ -82,8 +87,9 @@ export async function attributeTranslation(o: TranslationAttributeOptions): Prom
     }, `attribute:${o.layer}`);
     m.writeBatch(batch);
     m.setStep(o.seed ?? 42, 0);
+    new CommandBatch(gpu, "clean").run(...prog.encoderForward, ...prog.decoderForward).submit();
+    const [logits] = await readMany(gpu, [prog.logits]);
     const cmd = new CommandBatch(gpu, "attribute translation");
-    cmd.run(...prog.encoderForward, ...prog.decoderForward);
     if (o.method === "grad") {
       cmd.run(
         await pseudoLabelGrad(gpu, { dlogits, logits: prog.logits, targets: m.inputs.targets.view([T]) }, {
@@ -93,12 +99,18 @@ export async function attributeTranslation(o: TranslationAttributeOptions): Prom
         }),
         ...prog.attributionBackward,
       );
+    } else if (o.method === "ig") {
+      const scoresOf = new Map([[o.layer, scores]]);
+      cmd.run(
+        ...await buildMarianIntegratedGradients(m, prog, [o.layer], scoresOf, dlogits, ig!, {
+          steps: o.igSteps ?? 20,
+          mode: "eval",
+          key: "attribute",
+        }),
+      );
     }
     cmd.submit();
-    const [full, logits] = await readMany(gpu, [
-      o.method === "grad" ? scores : prog.encLayers[o.layer].probs,
-      prog.logits,
-    ]);
+    const [full] = await readMany(gpu, [o.method === "attention" ? prog.encLayers[o.layer].probs : scores]);
     const pseudo = Array.from(batch.labels!).map((y, t) =>
       y === IGNORE_INDEX ? null : argmaxRow(logits as Float32Array, t, V)
     );

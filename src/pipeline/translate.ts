@@ -224,11 +224,6 @@ export async function trainTranslation(
     );
   }
   if (!o.train) throw new InputError("train: translation needs --train (a JSONL, CSV or TSV file of pairs)");
-  if (o.adDrop && o.attribution === "ig") {
-    throw new InputError(
-      "train: --attribution ig is not supported for translation (grad, attention or random; or --no-ad-drop)",
-    );
-  }
   const info = (message: string) => onEvent({ type: "info", message });
   const outDir = o.outputDir ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const lastDir = `${outDir}/last`;

@@ -283,7 +283,17 @@ cliTest(
     assertEquals(json.examples.map((e) => e.tokens.length), [3, 3]);
     assert(json.examples.every((e) => e.translation.length > 0));
     await Deno.stat(`${dir}/a.html`);
-    const ig = await run("attribute", [...args.slice(0, -1), `${dir}/ig.json`, "--method", "ig"]);
-    await failedCleanly(ig, ["--method ig is not supported for translation"], `${dir}/ig.json`, dir);
+    const bad = [
+      "--model",
+      MARIAN,
+      "--input",
+      `${dir}/bad.jsonl`,
+      "--layer",
+      "2",
+      "--output",
+      `${dir}/b.json`,
+    ];
+    const layer = await run("attribute", [...bad, "--method", "ig"]);
+    await failedCleanly(layer, ["--layer 2: the encoder has layers 0..1"], `${dir}/b.json`, dir);
   },
 );

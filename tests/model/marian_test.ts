@@ -8,6 +8,11 @@ import { CommandBatch } from "../../src/gpu/encoder.ts";
 import { readFloats } from "../../src/gpu/readback.ts";
 import { createTensor } from "../../src/gpu/tensor.ts";
 import { pseudoLabelGrad } from "../../src/kernels/pseudo_label.ts";
+import {
+  buildMarianIntegratedGradients,
+  createMarianIgBuffers,
+  destroyMarianIgBuffers,
+} from "../../src/pipeline/marian_ig.ts";
 import { openSafetensors } from "../../src/io/safetensors.ts";
 import { ConfigError } from "../../src/model/config.ts";
 import { greedyGenerate, loadMarian, MarianModel } from "../../src/model/marian.ts";
@@ -221,3 +226,42 @@ gpuTest(
     loaded.store.destroy();
   },
 );
+
+gpuTest("marian integrated gradients (m = 20) of each encoder layer match PyTorch", async (gpu) => {
+  const { loaded, e, m, B, T } = await goldenModel(gpu);
+  const want = await openSafetensors(`${DIR}/attribution.safetensors`);
+  const steps = (await want.get("ig_steps"))[0];
+  const { vocabSize: V, encoderHeads: NH } = loaded.cfg;
+  const dlogits = await createTensor(gpu, [B * T, V]);
+  const ig = await createMarianIgBuffers(m);
+  for (const l of [0, 1]) {
+    const scores = await createTensor(gpu, [B, NH, T, T]);
+    const prog = await m.program(
+      B,
+      T,
+      "eval",
+      { attribution: { dlogits, dprobs: new Map([[l, scores]]) } },
+      `ig${l}`,
+    );
+    const cmd = new CommandBatch(gpu, "ig");
+    cmd.run(
+      ...prog.encoderForward,
+      ...prog.decoderForward,
+      ...await buildMarianIntegratedGradients(m, prog, [l], new Map([[l, scores]]), dlogits, ig, {
+        steps,
+        mode: "eval",
+        key: "test",
+      }),
+    ).submit();
+    const expected = await want.get(`ig.${l}`);
+    const scale = expected.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+    assertClose(await readFloats(gpu, scores), expected, { atol: 1e-3 * scale, rtol: 1e-3, name: `ig.${l}` });
+    scores.destroy();
+  }
+  destroyMarianIgBuffers(ig);
+  dlogits.destroy();
+  e.close();
+  want.close();
+  m.destroy();
+  loaded.store.destroy();
+});

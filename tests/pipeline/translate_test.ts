@@ -303,3 +303,51 @@ Deno.test("train() on a Marian checkpoint refuses --task and a missing --train, 
   );
   await assert.rejects(train(parseTrainOptions({ model: DIR })), /translation needs --train/);
 });
+
+gpuTest(
+  "attribute() ig on a Marian checkpoint: one step is A * dF/dA; AD-DROP trains with ig",
+  async (gpu) => {
+    const dir = await Deno.makeTempDir({ prefix: "addrop_translate_ig_" });
+    try {
+      const lines = (await Deno.readTextFile(PAIRS)).trimEnd().split("\n");
+      await Deno.writeTextFile(`${dir}/in.jsonl`, lines.slice(0, 2).join("\n") + "\n");
+      const run = (method: "grad" | "ig" | "attention") =>
+        attribute({
+          model: DIR,
+          input: `${dir}/in.jsonl`,
+          layer: 0,
+          method,
+          igSteps: 1,
+          output: `${dir}/${method}.json`,
+          gpu,
+        });
+      const [grad, ig, probs] = [await run("grad"), await run("ig"), await run("attention")];
+      ig.forEach((ex, b) => {
+        const want = grad[b].scores.flat(2).map((g, i) => g * probs[b].scores.flat(2)[i]);
+        assertClose(new Float32Array(ex.scores.flat(2)), want, {
+          atol: 1e-6,
+          rtol: 1e-3,
+          name: `example ${b}`,
+        });
+      });
+      const steps: boolean[] = [];
+      await train(
+        parseTrainOptions({
+          model: DIR,
+          train: PAIRS,
+          outputDir: `${dir}/out`,
+          epochs: 2,
+          batchSize: 5,
+          attribution: "ig",
+          igSteps: 3,
+          layers: "all",
+        }),
+        (e) => e.type === "step" && steps.push(e.record.ad_drop),
+        { gpu },
+      );
+      assert.deepEqual(steps, [false, false, true, true]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
