@@ -1,9 +1,9 @@
 /**
  * Translation benchmarks on a Marian-mini shape (4 + 4 layers, d_model 256, 4 heads, FFN 1024, vocabulary 8192,
- * batch 8 x 64, random weights): a plain training step (encoder, decoder, LM head, loss, backward, AdamW), an
- * AD-DROP step with gradient attribution over every encoder layer (its ratio to the plain step timed just
- * before it, median over pairs), and greedy generation of 32 tokens for 8 sources. Wall clock around completed
- * submits.
+ * batch 8 x 64, random weights): AD-DROP steps with gradient attribution over every encoder layer and with
+ * integrated gradients (m = 20) of layer 0, each in adjacent pairs with a plain training step (encoder, decoder,
+ * LM head, loss, backward, AdamW; its time is reported too) and its ratio to that step (median over pairs),
+ * and greedy generation of 32 tokens for 8 sources. Wall clock around completed submits.
  *
  * @module
  */
@@ -17,6 +17,7 @@ import { marianParamSpecs } from "../src/model/marian_weights.ts";
 import { ParamStore } from "../src/model/param_store.ts";
 import { initValues } from "../src/model/weights.ts";
 import { AdDropSeq2Seq } from "../src/pipeline/addrop_seq2seq.ts";
+import type { AdDropOptions } from "../src/pipeline/addrop.ts";
 import { adamwSettings, Optimizer } from "../src/pipeline/optimizer.ts";
 import { collatePairs } from "../src/pipeline/translate.ts";
 import { type BenchCase, type BenchResult, millis } from "./_util.ts";
@@ -73,53 +74,59 @@ async function step(s: Awaited<ReturnType<typeof setup>>, prog: MarianProgram, i
   await readMany(s.model.gpu, [prog.lossValue]);
 }
 
-async function plainAndAdDrop(gpu: Gpu): Promise<BenchResult[]> {
+/** Plain steps and AD-DROP steps in adjacent pairs; the AD-DROP step's time and its ratio to the plain one. */
+async function plainAndAdDrop(
+  gpu: Gpu,
+  name: string,
+  ad: Partial<AdDropOptions>,
+  runs = RUNS,
+): Promise<BenchResult[]> {
   const s = await setup(gpu);
   const plain = await s.model.program(B, T, "train");
-  const ad = await AdDropSeq2Seq.create(s.model, {
+  const addrop = await AdDropSeq2Seq.create(s.model, {
     attribution: "grad",
     p: 0.2,
     q: 0.2,
     layers: "all",
     selection: "high",
-    igSteps: 1,
+    igSteps: 20,
     seed: 1,
+    ...ad,
   });
   let i = 0;
   const plainMs: number[] = [];
   const adMs: number[] = [];
-  for (let k = 0; k < RUNS.warmup + RUNS.repeats; k++) {
+  for (let k = 0; k < runs.warmup + runs.repeats; k++) {
     const t0 = performance.now();
     await step(s, plain, i++);
     const t1 = performance.now();
-    const { program } = await ad.prepare(s.batch, i);
+    const { program } = await addrop.prepare(s.batch, i);
     await step(s, program, i++);
     const t2 = performance.now();
-    if (k < RUNS.warmup) continue;
+    if (k < runs.warmup) continue;
     plainMs.push(t1 - t0);
     adMs.push(t2 - t1);
   }
   const ratios = adMs.map((x, k) => x / plainMs[k]);
-  ad.destroy();
+  addrop.destroy();
   s.model.destroy();
   s.opt.destroy();
   s.store.destroy();
   const r = summarize(ratios, "wall-clock");
+  const note = `B=${B} T=${T}; ${
+    r.median.toFixed(3)
+  }x the plain step timed just before it (median of ${ratios.length} pairs)`;
   return [
-    millis("marian_mini_plain_step", summarize(plainMs, "wall-clock"), `B=${B} T=${T}, wall clock per step`),
-    millis(
-      "marian_mini_addrop_grad_all_step",
-      summarize(adMs, "wall-clock"),
-      `B=${B} T=${T}, all encoder layers`,
-    ),
+    millis(name, summarize(adMs, "wall-clock"), note),
     {
-      name: "marian_mini_addrop_grad_all_step_ratio",
+      name: `${name}_ratio`,
       unit: "x plain",
       median: r.median,
       min: r.min,
       max: r.max,
       note: "AD-DROP step / the plain step timed just before it (median over pairs)",
     },
+    millis(`${name}_plain`, summarize(plainMs, "wall-clock"), `B=${B} T=${T}, the plain steps of the pairs`),
   ];
 }
 
@@ -135,6 +142,17 @@ async function generation(gpu: Gpu): Promise<BenchResult[]> {
 }
 
 export const benchmarks: BenchCase[] = [
-  { name: "marian_mini_steps", run: plainAndAdDrop },
+  {
+    name: "marian_mini_addrop_grad_all_step",
+    run: (gpu) => plainAndAdDrop(gpu, "marian_mini_addrop_grad_all_step", { layers: "all" }),
+  },
+  {
+    name: "marian_mini_addrop_ig_layer0_step",
+    run: (gpu) =>
+      plainAndAdDrop(gpu, "marian_mini_addrop_ig_layer0_step", { attribution: "ig", layers: [0] }, {
+        warmup: 1,
+        repeats: 3,
+      }),
+  },
   { name: "marian_mini_greedy", run: generation },
 ];
