@@ -224,6 +224,11 @@ export async function trainTranslation(
     );
   }
   if (!o.train) throw new InputError("train: translation needs --train (a JSONL, CSV or TSV file of pairs)");
+  // The best epoch: highest BLEU (default) or lowest validation loss.
+  const metric = o.metric ?? "bleu";
+  if (metric !== "bleu" && metric !== "loss") {
+    throw new InputError(`train: --metric ${metric}: translation selects by bleu (default) or loss`);
+  }
   const info = (message: string) => onEvent({ type: "info", message });
   const outDir = o.outputDir ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const lastDir = `${outDir}/last`;
@@ -365,8 +370,12 @@ export async function trainTranslation(
     }
     state.history.push(metrics);
     onEvent({ type: "eval", epoch: epoch + 1, metrics });
-    if (!validItems.length || state.bestMetric === null || metrics.bleu > state.bestMetric) {
-      state.bestMetric = metrics.bleu ?? null;
+    const value = metrics[metric];
+    const better = value !== undefined &&
+      (state.bestMetric === null ||
+        (metric === "loss" ? value < state.bestMetric : value > state.bestMetric));
+    if (!validItems.length || better) {
+      state.bestMetric = value ?? null;
       state.bestEpoch = epoch + 1;
       state.epochsWithoutImprovement = 0;
       await saveTranslationCheckpoint(gpu, outDir, loaded, tok);
@@ -379,7 +388,7 @@ export async function trainTranslation(
     await saveTranslationCheckpoint(gpu, lastDir, loaded, tok);
     await saveOptimizerState(gpu, lastDir, loaded.store, state);
     if (stopped()) {
-      info(`early stopping: no improvement of bleu in ${o.patience} epochs`);
+      info(`early stopping: no improvement of ${metric} in ${o.patience} epochs`);
       break;
     }
   }
@@ -396,7 +405,7 @@ export async function trainTranslation(
         train_samples: trainItems.length,
         eval_samples: validItems.length,
         best_epoch: state.bestEpoch,
-        selection_metric: "bleu",
+        selection_metric: metric,
         history: state.history,
       },
       null,
@@ -407,7 +416,7 @@ export async function trainTranslation(
     outputDir: outDir,
     bestEpoch: state.bestEpoch,
     bestMetric: validItems.length ? state.bestMetric : null,
-    metricName: "bleu",
+    metricName: metric,
     evalResults,
     steps: state.step,
   };

@@ -176,6 +176,23 @@ gpuTest("train() with AD-DROP on translation runs the masked program in AD-DROP 
     assert.equal(result.bestMetric, null);
     const log = await readJsonl(`${out}/train_log.jsonl`) as { loss: number }[];
     assert(log.every((r) => Number.isFinite(r.loss)));
+    // --metric loss: the best epoch is the one with the lowest validation loss.
+    const byLoss = await train(
+      parseTrainOptions({
+        model: DIR,
+        train: PAIRS,
+        validation: PAIRS,
+        outputDir: `${out}/loss`,
+        epochs: 3,
+        metric: "loss",
+      }),
+      () => {},
+      { gpu },
+    );
+    const history =
+      (await readJson(`${out}/loss/all_results.json`) as { history: { loss: number }[] }).history;
+    assert.equal(byLoss.metricName, "loss");
+    assert.equal(byLoss.bestMetric, Math.min(...history.map((h) => h.loss)));
   } finally {
     await Deno.remove(out, { recursive: true });
   }
@@ -302,6 +319,10 @@ Deno.test("train() on a Marian checkpoint refuses --task and a missing --train, 
     /--task sst2 is for encoder checkpoints/,
   );
   await assert.rejects(train(parseTrainOptions({ model: DIR })), /translation needs --train/);
+  await assert.rejects(
+    train(parseTrainOptions({ model: DIR, train: PAIRS, metric: "accuracy" })),
+    /--metric accuracy: translation selects by bleu \(default\) or loss/,
+  );
 });
 
 gpuTest(
