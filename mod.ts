@@ -138,6 +138,8 @@ export {
   type Seq2SeqBatch,
 } from "./src/model/marian.ts";
 export { type BeamOptions, beamSearch } from "./src/model/marian_beam.ts";
+export { greedyGenerateCached } from "./src/model/marian_decode.ts";
+export { attentionDecode, type AttentionDecodeDims } from "./src/kernels/attention_decode.ts";
 export {
   loadMarianWeights,
   marianDecoderNames,

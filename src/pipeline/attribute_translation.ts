@@ -16,7 +16,8 @@ import { CommandBatch } from "../gpu/encoder.ts";
 import { readMany } from "../gpu/readback.ts";
 import { createTensor } from "../gpu/tensor.ts";
 import { pseudoLabelGrad } from "../kernels/pseudo_label.ts";
-import { greedyGenerate, loadMarian, MarianModel } from "../model/marian.ts";
+import { loadMarian, MarianModel } from "../model/marian.ts";
+import { greedyGenerateCached } from "../model/marian_decode.ts";
 import { IGNORE_INDEX } from "../model/tokenizer.ts";
 import {
   type AttributedExample,
@@ -76,7 +77,7 @@ export async function attributeTranslation(o: TranslationAttributeOptions): Prom
     const source = tok.source.encode(ex.text).ids;
     const target = ex.label !== undefined && ex.label !== ""
       ? tok.target.encode(String(ex.label)).ids
-      : (await greedyGenerate(m, [source], { maxNewTokens: maxLength }))[0];
+      : (await greedyGenerateCached(m, [source], { maxNewTokens: maxLength }))[0];
     const batch = collatePairs([{ source, target }], cfg.padTokenId, cfg.decoderStartTokenId);
     const { T } = batch;
     const Ts = source.length;

@@ -17,7 +17,6 @@ import { InputError } from "../io/input_error.ts";
 import { scale } from "../kernels/scale.ts";
 import { corpusBleu } from "../metrics/bleu.ts";
 import {
-  greedyGenerate,
   type LoadedMarian,
   loadMarian,
   MarianModel,
@@ -37,6 +36,7 @@ import type { TrainOptions } from "../cli/train_options.ts";
 import { AdDropSeq2Seq, isAdDropEpoch } from "./addrop_seq2seq.ts";
 import { runSizes } from "./evaluate.ts";
 import { beamSearch } from "../model/marian_beam.ts";
+import { greedyGenerateCached } from "../model/marian_decode.ts";
 import { adamwSettings, Optimizer } from "./optimizer.ts";
 import type { RunEvent, StepRecord, TrainResult } from "./run.ts";
 import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./schedule.ts";
@@ -175,7 +175,7 @@ export async function translate(
   for (let i = 0; i < sources.length; i += step) {
     const chunk = sources.slice(i, i + step) as number[][];
     const ids = K === 1
-      ? await greedyGenerate(m, chunk, o)
+      ? await greedyGenerateCached(m, chunk, o)
       : await beamSearch(m, chunk, { numBeams: K, maxNewTokens: o.maxNewTokens });
     for (const row of ids) out.push(tok.tokenizer.decode(row, { skip_special_tokens: true }));
   }

@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { greedyGenerate, loadMarian, MarianModel } from "../../src/model/marian.ts";
 import { beamSearch } from "../../src/model/marian_beam.ts";
+import { greedyGenerateCached } from "../../src/model/marian_decode.ts";
+import { openSafetensors } from "../../src/io/safetensors.ts";
 import { gpuTest } from "../_util/gpu.ts";
 import { predict } from "../../src/pipeline/predict.ts";
 import { loadTokenizer } from "../../src/model/tokenizer.ts";
@@ -87,3 +89,46 @@ gpuTest("predict() with numBeams translates as transformers' beam search", async
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+gpuTest(
+  "greedy generation with the key/value cache gives the full recomputation's ids and transformers'",
+  async (gpu) => {
+    for (const dir of DIRS) {
+      const f = JSON.parse(await Deno.readTextFile(`${dir}/beam.json`)) as BeamFixture;
+      const loaded = await loadMarian(gpu, dir);
+      const m = await MarianModel.create(gpu, loaded, { maxBatch: f.source_ids.length, maxLength: 16 });
+      for (const n of [1, 4, 12]) {
+        assert.deepEqual(
+          await greedyGenerateCached(m, f.source_ids, { maxNewTokens: n }),
+          await greedyGenerate(m, f.source_ids, { maxNewTokens: n }),
+          `${dir}: ${n} new tokens`,
+        );
+      }
+      m.destroy();
+      loaded.store.destroy();
+    }
+    // The golden fixture's generate(max_new_tokens=8) ids (eos, forced eos, pad after).
+    const dir = DIRS[1];
+    const e = await openSafetensors(`${dir}/expected.safetensors`);
+    const [B, Ts] = e.info("input_ids").shape;
+    const [, G] = e.info("generated").shape;
+    const ids = await e.get("input_ids");
+    const mask = await e.get("attention_mask");
+    const generated = await e.get("generated");
+    const sources = Array.from(
+      { length: B },
+      (_, b) => Array.from(ids.subarray(b * Ts, (b + 1) * Ts)).filter((_, t) => mask[b * Ts + t]),
+    );
+    const want = Array.from({ length: B }, (_, b) => {
+      const row = Array.from(generated.subarray(b * G + 1, (b + 1) * G));
+      const end = row.indexOf(0);
+      return end < 0 ? row : row.slice(0, end + 1);
+    });
+    const loaded = await loadMarian(gpu, dir);
+    const m = await MarianModel.create(gpu, loaded, { maxBatch: B, maxLength: 16 });
+    assert.deepEqual(await greedyGenerateCached(m, sources, { maxNewTokens: G - 1 }), want);
+    e.close();
+    m.destroy();
+    loaded.store.destroy();
+  },
+);
