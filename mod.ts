@@ -137,8 +137,8 @@ export {
   saveMarian,
   type Seq2SeqBatch,
 } from "./src/model/marian.ts";
-export { type BeamOptions, beamSearch } from "./src/model/marian_beam.ts";
-export { greedyGenerateCached } from "./src/model/marian_decode.ts";
+export { type BeamOptions, beamSearch, beamSearchCached } from "./src/model/marian_beam.ts";
+export { greedyGenerateCached, KvDecoder } from "./src/model/marian_decode.ts";
 export { attentionDecode, type AttentionDecodeDims } from "./src/kernels/attention_decode.ts";
 export {
   loadMarianWeights,

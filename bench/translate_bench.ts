@@ -13,6 +13,7 @@ import { readMany } from "../src/gpu/readback.ts";
 import { summarize } from "../src/gpu/timing.ts";
 import { greedyGenerate, type LoadedMarian, MarianModel, type MarianProgram } from "../src/model/marian.ts";
 import { greedyGenerateCached } from "../src/model/marian_decode.ts";
+import { beamSearch, beamSearchCached } from "../src/model/marian_beam.ts";
 import { parseMarianConfig } from "../src/model/marian_config.ts";
 import { marianParamSpecs } from "../src/model/marian_weights.ts";
 import { ParamStore } from "../src/model/param_store.ts";
@@ -149,6 +150,20 @@ async function generation(gpu: Gpu): Promise<BenchResult[]> {
     full.push(t1 - t0);
     cached.push(t2 - t1);
   }
+  // Beam search, 4 beams for 2 sources (8 rows), 32 steps (no eos with random weights).
+  const beamFull: number[] = [];
+  const beamCached: number[] = [];
+  const two = s.sources.slice(0, 2);
+  for (let k = 0; k < 3; k++) {
+    const t0 = performance.now();
+    await beamSearch(s.model, two, { numBeams: 4, maxNewTokens: 32 });
+    const t1 = performance.now();
+    await beamSearchCached(s.model, two, { numBeams: 4, maxNewTokens: 32 });
+    const t2 = performance.now();
+    if (k === 0) continue;
+    beamFull.push(t1 - t0);
+    beamCached.push(t2 - t1);
+  }
   s.model.destroy();
   s.opt.destroy();
   s.store.destroy();
@@ -163,6 +178,16 @@ async function generation(gpu: Gpu): Promise<BenchResult[]> {
       "marian_mini_greedy_32_tokens_cached",
       summarize(cached, "wall-clock"),
       `${note}, key/value cache (one position per step)`,
+    ),
+    millis(
+      "marian_mini_beam4_32_tokens",
+      summarize(beamFull, "wall-clock"),
+      "2 sources x 4 beams, 32 steps, recomputed",
+    ),
+    millis(
+      "marian_mini_beam4_32_tokens_cached",
+      summarize(beamCached, "wall-clock"),
+      "2 sources x 4 beams, 32 steps, key/value cache",
     ),
   ];
 }

@@ -16,6 +16,7 @@
 import { CommandBatch } from "../gpu/encoder.ts";
 import { readFloats } from "../gpu/readback.ts";
 import { writeTensor } from "../gpu/tensor.ts";
+import { KvDecoder } from "./marian_decode.ts";
 import {
   checkGeneration,
   generationLength,
@@ -36,38 +37,30 @@ interface Hypothesis {
   seq: number[];
   score: number;
   finished: boolean;
+  /** A running beam: the batch row (source * K + beam) whose hypothesis it extends. */
+  parent?: number;
 }
+
+/** The logits (rows = sources x K, V) of the next token of every running beam, by the model. */
+type NextLogits = (running: Hypothesis[][], curLen: number) => Promise<Float32Array>;
 
 const NEG = -1e9;
 
-/** Beam search over `sources` (token ids, each ending with eos); the ids after the start token per source. */
+/**
+ * Beam search over `sources` (token ids, each ending with eos); the ids after the start token per source. Each
+ * step recomputes the decoder over the padded length (see {@linkcode beamSearchCached} for the cached one).
+ */
 export async function beamSearch(m: MarianModel, sources: number[][], o: BeamOptions): Promise<number[][]> {
-  const cfg = m.cfg;
   const K = o.numBeams;
-  const lp = o.lengthPenalty ?? 1;
-  if (!(Number.isInteger(K) && K >= 1)) throw new RangeError(`numBeams must be an integer >= 1, got ${K}`);
-  const B = sources.length;
-  const R = B * K;
+  checkBeams(K);
+  const R = sources.length * K;
   const srcLen = checkGeneration(m, sources, o.maxNewTokens, R);
-  const pad = cfg.padTokenId;
-  const eos = cfg.eosTokenId;
-  const V = cfg.vocabSize;
-  const maxLength = 1 + o.maxNewTokens;
-  const running: Hypothesis[][] = sources.map(() =>
-    Array.from(
-      { length: K },
-      (_, k) => ({ seq: [cfg.decoderStartTokenId], score: k === 0 ? 0 : NEG, finished: false }),
-    )
-  );
-  const done: Hypothesis[][] = sources.map(() =>
-    Array.from({ length: K }, () => ({ seq: [cfg.decoderStartTokenId], score: NEG, finished: false }))
-  );
-  const unsatisfied = new Array(B).fill(true);
+  const pad = m.cfg.padTokenId;
   let T = 0;
   let prog: MarianProgram | null = null;
   let src = sourceRows(sources, K, 0, pad);
   m.setStep(0, 0);
-  for (let curLen = 1;; curLen++) {
+  return await beamCore(m, sources, o, async (running, curLen) => {
     // The batch grows with the hypotheses (the encoder runs again at each new length).
     const need = generationLength(m, srcLen, curLen);
     const fresh = need !== T;
@@ -85,7 +78,72 @@ export async function beamSearch(m: MarianModel, sources: number[][], o: BeamOpt
     const cmd = new CommandBatch(m.gpu, "beam search");
     if (fresh) cmd.run(...prog!.encoderForward);
     cmd.run(...prog!.decoderBody, ...prog!.generateLogits).submit();
-    const logits = await readFloats(m.gpu, prog!.genLogits);
+    return await readFloats(m.gpu, prog!.genLogits);
+  });
+}
+
+/**
+ * {@linkcode beamSearch} with a key/value cache ({@linkcode KvDecoder}): one position per beam and step, each
+ * beam's cache rows reordered to its parent's before the step. The same hypotheses up to the order of the
+ * attention's sums.
+ */
+export async function beamSearchCached(
+  m: MarianModel,
+  sources: number[][],
+  o: BeamOptions,
+): Promise<number[][]> {
+  const K = o.numBeams;
+  checkBeams(K);
+  const R = sources.length * K;
+  const dec = await KvDecoder.create(m, sources, K, o.maxNewTokens);
+  try {
+    return await beamCore(m, sources, o, async (running, curLen) => {
+      const tokens = new Uint32Array(R);
+      const parents = new Uint32Array(R);
+      running.forEach((beams, b) =>
+        beams.forEach((h, k) => {
+          tokens[b * K + k] = h.seq[h.seq.length - 1];
+          parents[b * K + k] = h.parent ?? b * K + k;
+        })
+      );
+      await dec.step(tokens, curLen > 1 ? { parents } : {});
+      return await readFloats(m.gpu, dec.logits);
+    });
+  } finally {
+    dec.destroy();
+  }
+}
+
+function checkBeams(K: number): void {
+  if (!(Number.isInteger(K) && K >= 1)) throw new RangeError(`numBeams must be an integer >= 1, got ${K}`);
+}
+
+/** The search itself (transformers' rules, see the module doc), the model's logits from `nextLogits`. */
+async function beamCore(
+  m: MarianModel,
+  sources: number[][],
+  o: BeamOptions,
+  nextLogits: NextLogits,
+): Promise<number[][]> {
+  const cfg = m.cfg;
+  const K = o.numBeams;
+  const lp = o.lengthPenalty ?? 1;
+  const B = sources.length;
+  const eos = cfg.eosTokenId;
+  const V = cfg.vocabSize;
+  const maxLength = 1 + o.maxNewTokens;
+  const running: Hypothesis[][] = sources.map(() =>
+    Array.from(
+      { length: K },
+      (_, k) => ({ seq: [cfg.decoderStartTokenId], score: k === 0 ? 0 : NEG, finished: false }),
+    )
+  );
+  const done: Hypothesis[][] = sources.map(() =>
+    Array.from({ length: K }, () => ({ seq: [cfg.decoderStartTokenId], score: NEG, finished: false }))
+  );
+  const unsatisfied = new Array(B).fill(true);
+  for (let curLen = 1;; curLen++) {
+    const logits = await nextLogits(running, curLen);
     let allHit = true;
     for (let b = 0; b < B; b++) {
       // Summed log-probabilities of every continuation of every beam, bad words and forced eos at -inf.
@@ -109,6 +167,7 @@ export async function beamSearch(m: MarianModel, sources: number[][], o: BeamOpt
       const cands = top.map((i, rank) => {
         const tok = i % V;
         return {
+          parent: b * K + Math.floor(i / V),
           seq: [...running[b][Math.floor(i / V)].seq, tok],
           score: acc[i],
           hit: tok === eos || curLen + 1 >= maxLength,
@@ -119,7 +178,12 @@ export async function beamSearch(m: MarianModel, sources: number[][], o: BeamOpt
       // The best K continuations that are not finished run on.
       const next = [...cands].sort((x, y) => (y.score + (y.hit ? NEG : 0)) - (x.score + (x.hit ? NEG : 0)))
         .slice(0, K);
-      running[b] = next.map((c) => ({ seq: c.seq, score: c.score + (c.hit ? NEG : 0), finished: false }));
+      running[b] = next.map((c) => ({
+        seq: c.seq,
+        score: c.score + (c.hit ? NEG : 0),
+        finished: false,
+        parent: c.parent,
+      }));
       // Finished ones among the top K join the hypotheses, length-normalised; the best K hypotheses stay.
       const joined = cands.map((c) => ({
         seq: c.seq,

@@ -35,7 +35,7 @@ import { loadMarianTokenizers, type MarianTokenizers } from "../model/marian_tok
 import type { TrainOptions } from "../cli/train_options.ts";
 import { AdDropSeq2Seq, isAdDropEpoch } from "./addrop_seq2seq.ts";
 import { runSizes } from "./evaluate.ts";
-import { beamSearch } from "../model/marian_beam.ts";
+import { beamSearchCached } from "../model/marian_beam.ts";
 import { greedyGenerateCached } from "../model/marian_decode.ts";
 import { adamwSettings, Optimizer } from "./optimizer.ts";
 import type { RunEvent, StepRecord, TrainResult } from "./run.ts";
@@ -176,7 +176,7 @@ export async function translate(
     const chunk = sources.slice(i, i + step) as number[][];
     const ids = K === 1
       ? await greedyGenerateCached(m, chunk, o)
-      : await beamSearch(m, chunk, { numBeams: K, maxNewTokens: o.maxNewTokens });
+      : await beamSearchCached(m, chunk, { numBeams: K, maxNewTokens: o.maxNewTokens });
     for (const row of ids) out.push(tok.tokenizer.decode(row, { skip_special_tokens: true }));
   }
   return out;

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { greedyGenerate, loadMarian, MarianModel } from "../../src/model/marian.ts";
-import { beamSearch } from "../../src/model/marian_beam.ts";
+import { beamSearch, beamSearchCached } from "../../src/model/marian_beam.ts";
 import { greedyGenerateCached } from "../../src/model/marian_decode.ts";
 import { openSafetensors } from "../../src/io/safetensors.ts";
 import { gpuTest } from "../_util/gpu.ts";
@@ -31,17 +31,19 @@ for (const DIR of DIRS) {
       const rows = f.source_ids.length * Math.max(...f.cases.map((c) => c.num_beams));
       const m = await MarianModel.create(gpu, loaded, { maxBatch: rows, maxLength: 16 });
       for (const c of f.cases) {
-        const got = await beamSearch(m, f.source_ids, {
-          numBeams: c.num_beams,
-          maxNewTokens: c.max_new_tokens,
-        });
-        got.forEach((ids, i) =>
-          assert.deepEqual(
-            ids,
-            c.generated[i],
-            `${c.num_beams} beams, ${c.max_new_tokens} tokens: '${f.sources[i]}'`,
-          )
-        );
+        for (const search of [beamSearch, beamSearchCached]) {
+          const got = await search(m, f.source_ids, {
+            numBeams: c.num_beams,
+            maxNewTokens: c.max_new_tokens,
+          });
+          got.forEach((ids, i) =>
+            assert.deepEqual(
+              ids,
+              c.generated[i],
+              `${search.name}: ${c.num_beams} beams, ${c.max_new_tokens} tokens: '${f.sources[i]}'`,
+            )
+          );
+        }
       }
       // One beam is greedy search.
       const greedy = await greedyGenerate(m, f.source_ids, { maxNewTokens: 10 });
