@@ -42,49 +42,7 @@ export interface DecoderLayerDims {
   layer: number;
 }
 
-const NAMES = [
-  "qkv",
-  "probs",
-  "attnScratch",
-  "ctx",
-  "attnOut",
-  "attnDrop",
-  "res1",
-  "ln1",
-  "mean1",
-  "rstd1",
-  "q",
-  "kv",
-  "cqkv",
-  "cprobs",
-  "cscratch",
-  "cctx",
-  "cattnOut",
-  "cattnDrop",
-  "res2",
-  "ln2",
-  "mean2",
-  "rstd2",
-  "fc1",
-  "act",
-  "fc2",
-  "fc2Drop",
-  "res3",
-  "out",
-  "mean3",
-  "rstd3",
-] as const;
-
-/** The tensors a decoder layer's backward needs from its forward. */
-export type DecoderActivations = Record<typeof NAMES[number], Tensor>;
-
-function shapes(
-  C: number,
-  NH: number,
-  F: number,
-  B: number,
-  T: number,
-): Record<keyof DecoderActivations, number[]> {
+function shapes(C: number, NH: number, F: number, B: number, T: number) {
   const BT = [B, T];
   const sq = [B, NH, T, T];
   return {
@@ -121,6 +79,9 @@ function shapes(
   };
 }
 
+/** The tensors a decoder layer's backward needs from its forward. */
+export type DecoderActivations = Record<keyof ReturnType<typeof shapes>, Tensor>;
+
 /** Allocates decoder layer `l`'s activations for batches up to `maxB` x `maxT`. */
 export async function allocateDecoderLayer(
   gpu: Gpu,
@@ -129,10 +90,10 @@ export async function allocateDecoderLayer(
   maxB: number,
   maxT: number,
 ): Promise<DecoderActivations> {
-  const s = shapes(d.C, d.NH, d.F, maxB, maxT);
   const out = {} as DecoderActivations;
-  for (const n of NAMES) {
-    out[n] = await createTensor(gpu, [s[n].reduce((a, b) => a * b, 1)], "f32", {
+  for (const [n, shape] of Object.entries(shapes(d.C, d.NH, d.F, maxB, maxT))) {
+    const size = shape.reduce((x, y) => x * y, 1);
+    out[n as keyof DecoderActivations] = await createTensor(gpu, [size], "f32", {
       label: `decoder ${l} ${n}`,
     });
   }
@@ -146,9 +107,10 @@ export function decoderLayerViews(
   B: number,
   T: number,
 ): DecoderActivations {
-  const s = shapes(d.C, d.NH, d.F, B, T);
   const out = {} as DecoderActivations;
-  for (const n of NAMES) out[n] = a[n].view(s[n]);
+  for (const [n, shape] of Object.entries(shapes(d.C, d.NH, d.F, B, T))) {
+    out[n as keyof DecoderActivations] = a[n as keyof DecoderActivations].view(shape);
+  }
   return out;
 }
 

@@ -240,26 +240,11 @@ export class Encoder {
   writeBatch(batch: EncodedBatch): void {
     const { B, T } = batch;
     const cfg = this.cfg;
-    if (B > this.options.maxBatch || T > this.options.maxLength) {
-      throw new RangeError(
-        `batch ${B} x ${T} exceeds the allocation ${this.options.maxBatch} x ${this.options.maxLength}`,
-      );
-    }
-    const N = B * T;
-    const ids = Uint32Array.from(batch.inputIds);
-    for (let i = 0; i < N; i++) {
-      if (ids[i] >= cfg.vocabSize) {
-        throw new RangeError(`token id ${ids[i]} is outside the vocabulary of ${cfg.vocabSize} (vocab_size)`);
-      }
-    }
+    checkBatchFits(B, T, this.options);
+    const ids = vocabIds(batch.inputIds, cfg.vocabSize, "token");
     const types = Uint32Array.from(batch.tokenTypeIds);
     const pos = positionIds(ids, { B, T }, { roberta: cfg.modelType === "roberta", padId: cfg.padTokenId });
-    const keyMask = new Float32Array(N);
-    const lengths = new Uint32Array(B);
-    for (let i = 0; i < N; i++) {
-      keyMask[i] = batch.attentionMask[i] ? 0 : MASK_MIN;
-      if (batch.attentionMask[i]) lengths[Math.floor(i / T)]++;
-    }
+    const { keyMask, lengths } = keyMaskOf(batch.attentionMask, B, T);
     const inp = this.inputs;
     writeTensor(this.gpu, inp.ids, ids);
     writeTensor(this.gpu, inp.posIds, pos);
@@ -301,6 +286,39 @@ export class Encoder {
     ] as (Tensor | null)[];
     for (const t of all) t?.destroy();
   }
+}
+
+/** Throws when a B x T batch exceeds the allocation. */
+export function checkBatchFits(B: number, T: number, o: { maxBatch: number; maxLength: number }): void {
+  if (B > o.maxBatch || T > o.maxLength) {
+    throw new RangeError(`batch ${B} x ${T} exceeds the allocation ${o.maxBatch} x ${o.maxLength}`);
+  }
+}
+
+/** The ids as u32, each checked against the vocabulary (a RangeError names the `what` id and vocab_size). */
+export function vocabIds(values: ArrayLike<number>, vocabSize: number, what: string): Uint32Array {
+  const ids = Uint32Array.from(values);
+  for (const id of ids) {
+    if (id >= vocabSize) {
+      throw new RangeError(`${what} id ${id} is outside the vocabulary of ${vocabSize} (vocab_size)`);
+    }
+  }
+  return ids;
+}
+
+/** HF's additive key mask (0 or f32 min) of a (B, T) attention mask, and each example's number of real tokens. */
+export function keyMaskOf(
+  mask: ArrayLike<number>,
+  B: number,
+  T: number,
+): { keyMask: Float32Array; lengths: Uint32Array } {
+  const keyMask = new Float32Array(B * T);
+  const lengths = new Uint32Array(B);
+  for (let i = 0; i < B * T; i++) {
+    keyMask[i] = mask[i] ? 0 : MASK_MIN;
+    if (mask[i]) lengths[Math.floor(i / T)]++;
+  }
+  return { keyMask, lengths };
 }
 
 /**

@@ -42,7 +42,7 @@ import {
   decoderLayerForward,
   decoderLayerViews,
 } from "./decoder_layer.ts";
-import { bucketsWithout, MASK_MIN } from "./encoder.ts";
+import { bucketsWithout, checkBatchFits, keyMaskOf, MASK_MIN, vocabIds } from "./encoder.ts";
 import {
   allocateLayer,
   type LayerActivations,
@@ -327,29 +327,13 @@ export class MarianModel {
   writeBatch(batch: Seq2SeqBatch): void {
     const { B, T } = batch;
     const cfg = this.cfg;
-    if (B > this.options.maxBatch || T > this.options.maxLength) {
-      throw new RangeError(
-        `batch ${B} x ${T} exceeds the allocation ${this.options.maxBatch} x ${this.options.maxLength}`,
-      );
-    }
+    checkBatchFits(B, T, this.options);
     const N = B * T;
-    const src = Uint32Array.from(batch.inputIds);
-    const tgt = Uint32Array.from(batch.decoderInputIds);
-    for (const [name, ids] of [["input", src], ["decoder input", tgt]] as const) {
-      for (const id of ids) {
-        if (id >= cfg.vocabSize) {
-          throw new RangeError(`${name} id ${id} is outside the vocabulary of ${cfg.vocabSize} (vocab_size)`);
-        }
-      }
-    }
+    const src = vocabIds(batch.inputIds, cfg.vocabSize, "input");
+    const tgt = vocabIds(batch.decoderInputIds, cfg.vocabSize, "decoder input");
     const gpu = this.gpu;
     const inp = this.inputs;
-    const keyMask = new Float32Array(N);
-    const lengths = new Uint32Array(B);
-    for (let i = 0; i < N; i++) {
-      keyMask[i] = batch.attentionMask[i] ? 0 : MASK_MIN;
-      if (batch.attentionMask[i]) lengths[Math.floor(i / T)]++;
-    }
+    const { keyMask, lengths } = keyMaskOf(batch.attentionMask, B, T);
     writeTensor(gpu, inp.lengths, lengths);
     writeTensor(gpu, inp.srcIds, src);
     writeTensor(gpu, inp.tgtIds, tgt);
@@ -804,16 +788,31 @@ export async function greedyGenerate(
     if (fresh) cmd.run(...prog!.encoderForward);
     cmd.run(...prog!.decoderBody, ...prog!.generate);
     cmd.submit();
-    const next = await readTensor(m.gpu, prog!.genIds);
-    for (let b = 0; b < B; b++) {
-      if (done[b]) continue;
-      const forced = step === o.maxNewTokens - 1 ? cfg.forcedEosTokenId : null;
-      const id = forced ?? next[b];
-      out[b].push(id);
-      if (id === cfg.eosTokenId) done[b] = true;
-    }
+    acceptGreedy(cfg, step, o.maxNewTokens, await readTensor(m.gpu, prog!.genIds), out, done);
   }
   return out;
+}
+
+/**
+ * Greedy search's rule for step `t` of `maxNewTokens`: each running example takes its argmax `next[b]` (the
+ * forced eos instead at the last step, with `forced_eos_token_id`) and ends at eos. Returns the ids taken, the
+ * pad id for examples that had ended (the next step's decoder inputs).
+ */
+export function acceptGreedy(
+  cfg: MarianConfig,
+  t: number,
+  maxNewTokens: number,
+  next: ArrayLike<number>,
+  out: number[][],
+  done: boolean[],
+): number[] {
+  return out.map((ids, b) => {
+    if (done[b]) return cfg.padTokenId;
+    const id = (t === maxNewTokens - 1 ? cfg.forcedEosTokenId : null) ?? next[b];
+    ids.push(id);
+    if (id === cfg.eosTokenId) done[b] = true;
+    return id;
+  });
 }
 
 /** Checks that generation fits the model's allocation; returns the longest source. */

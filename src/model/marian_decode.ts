@@ -23,7 +23,7 @@ import { pseudoLabelIds } from "../kernels/pseudo_label.ts";
 import { gatherRowsForward } from "../kernels/gather_rows.ts";
 import { residualForward } from "../kernels/residual.ts";
 import { scale } from "../kernels/scale.ts";
-import { checkGeneration, type MarianModel, sourceRows } from "./marian.ts";
+import { acceptGreedy, checkGeneration, type MarianModel, sourceRows } from "./marian.ts";
 import { marianDecoderNames, SHARED } from "./marian_weights.ts";
 
 /**
@@ -36,6 +36,7 @@ import { marianDecoderNames, SHARED } from "./marian_weights.ts";
 export class KvDecoder {
   #step = 0;
   #parity = 0;
+  #gathers: (Dispatch[] | null)[] = [null, null];
   #disposables = new DisposableStack();
 
   private constructor(
@@ -264,25 +265,12 @@ export class KvDecoder {
     if (o.parents && t > 0) {
       // Reorder: the other cache of each layer gets row parents[r] of the current one, and becomes current.
       writeTensor(gpu, p.parentIds, o.parents);
-      const rowLen = this.maxNewTokens * 2 * this.m.cfg.hiddenSize;
-      for (const pair of p.caches) {
-        transient.push(
-          await gatherRowsForward(gpu, {
-            out: pair[1 - this.#parity],
-            inp: pair[this.#parity],
-            rows: p.parentIds,
-          }, {
-            P: this.rows,
-            N: this.rows,
-            C: rowLen,
-          }),
-        );
-      }
+      cmd.run(...await this.#reorder(this.#parity));
       this.#parity = 1 - this.#parity;
     }
     writeTensor(gpu, p.tokIds, tokens);
     writeTensor(gpu, p.posIds, new Uint32Array(this.rows).fill(t));
-    cmd.run(...transient, ...p.embed);
+    cmd.run(...p.embed);
     for (let l = 0; l < p.before.length; l++) {
       const dyn = await p.at(t, p.caches[l][this.#parity]);
       transient.push(...dyn);
@@ -294,6 +282,28 @@ export class KvDecoder {
     // (freed with the decoder: the GPU may still be running them)
     for (const d of transient) this.#disposables.defer(() => d.destroy());
     this.#step++;
+  }
+
+  /** The gathers from cache `from` (0 or 1) of every layer into the other, prepared once per direction. */
+  async #reorder(from: number): Promise<Dispatch[]> {
+    let list = this.#gathers[from];
+    if (!list) {
+      const p = this.parts;
+      const rowLen = this.maxNewTokens * 2 * this.m.cfg.hiddenSize;
+      list = [];
+      for (const pair of p.caches) {
+        list.push(
+          await gatherRowsForward(this.m.gpu, { out: pair[1 - from], inp: pair[from], rows: p.parentIds }, {
+            P: this.rows,
+            N: this.rows,
+            C: rowLen,
+          }),
+        );
+      }
+      for (const d of list) this.#disposables.defer(() => d.destroy());
+      this.#gathers[from] = list;
+    }
+    return list;
   }
 
   /** Frees the decoder's tensors and dispatches. */
@@ -320,18 +330,7 @@ export async function greedyGenerateCached(
     const tokens = new Uint32Array(B).fill(cfg.decoderStartTokenId);
     for (let t = 0; t < o.maxNewTokens && done.includes(false); t++) {
       await dec.step(tokens, { argmax: true });
-      const next = await readTensor(m.gpu, dec.next);
-      for (let e = 0; e < B; e++) {
-        if (done[e]) {
-          tokens[e] = cfg.padTokenId;
-          continue;
-        }
-        const forced = t === o.maxNewTokens - 1 ? cfg.forcedEosTokenId : null;
-        const id = forced ?? next[e];
-        out[e].push(id);
-        tokens[e] = id;
-        if (id === cfg.eosTokenId) done[e] = true;
-      }
+      tokens.set(acceptGreedy(cfg, t, o.maxNewTokens, await readTensor(m.gpu, dec.next), out, done));
     }
     return out;
   } finally {

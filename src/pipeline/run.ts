@@ -25,6 +25,7 @@ import { loadModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import type { TrainOptions } from "../cli/train_options.ts";
 import { startedWith } from "./resume.ts";
+import { writeRunResults } from "./run_results.ts";
 import { AdDrop, isAdDropEpoch } from "./addrop.ts";
 import { limitSamples, loadRunData } from "./data.ts";
 import { computeMetrics, predictLogits, sequencePredictions, wordPredictions } from "./evaluate.ts";
@@ -272,24 +273,12 @@ export async function train(
     evalResults = state.history[state.bestEpoch - 1] ?? {};
   }
   const runtime = (performance.now() - t0) / 1000;
-  await writeFileAtomic(`${outDir}/eval_results.json`, JSON.stringify(evalResults, null, 2) + "\n");
-  await writeFileAtomic(
-    `${outDir}/all_results.json`,
-    JSON.stringify(
-      {
-        ...Object.fromEntries(Object.entries(evalResults).map(([k, v]) => [`eval_${k}`, v])),
-        train_runtime: runtime,
-        train_steps: state.step,
-        train_samples: trainItems.length,
-        eval_samples: validation.reduce((n, s) => n + s.items.length, 0),
-        best_epoch: state.bestEpoch,
-        selection_metric: metric.name,
-        history: state.history,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
+  await writeRunResults(outDir, evalResults, state, {
+    runtime,
+    trainSamples: trainItems.length,
+    evalSamples: validation.reduce((n, s) => n + s.items.length, 0),
+    metric: metric.name,
+  });
   return {
     outputDir: outDir,
     bestEpoch: state.bestEpoch,

@@ -30,6 +30,7 @@ import {
   type TrainerState,
 } from "../model/checkpoint.ts";
 import { startedWith } from "./resume.ts";
+import { writeRunResults } from "./run_results.ts";
 import { IGNORE_INDEX, loadTokenizer, type TextTokenizer } from "../model/tokenizer.ts";
 import { loadMarianTokenizers, type MarianTokenizers } from "../model/marian_tokenizer.ts";
 import type { TrainOptions } from "../cli/train_options.ts";
@@ -394,24 +395,12 @@ export async function trainTranslation(
   }
   const evalResults = state.bestEpoch !== null ? state.history[state.bestEpoch - 1] ?? {} : {};
   const runtime = (performance.now() - t0) / 1000;
-  await writeFileAtomic(`${outDir}/eval_results.json`, JSON.stringify(evalResults, null, 2) + "\n");
-  await writeFileAtomic(
-    `${outDir}/all_results.json`,
-    JSON.stringify(
-      {
-        ...Object.fromEntries(Object.entries(evalResults).map(([k, v]) => [`eval_${k}`, v])),
-        train_runtime: runtime,
-        train_steps: state.step,
-        train_samples: trainItems.length,
-        eval_samples: validItems.length,
-        best_epoch: state.bestEpoch,
-        selection_metric: metric,
-        history: state.history,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
+  await writeRunResults(outDir, evalResults, state, {
+    runtime,
+    trainSamples: trainItems.length,
+    evalSamples: validItems.length,
+    metric,
+  });
   return {
     outputDir: outDir,
     bestEpoch: state.bestEpoch,
