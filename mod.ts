@@ -183,6 +183,7 @@ export { InputError } from "./src/io/input_error.ts";
 export * from "./src/gpu/errors.ts";
 export {
   type AdapterDescription,
+  type AdapterKind,
   describeAdapter,
   Gpu,
   type GpuOptions,

@@ -26,6 +26,9 @@ const WANTED_LIMITS = [
 
 const OPTIONAL_FEATURES = ["shader-f16", "timestamp-query", "subgroups"] as const;
 
+/** `software` for a fallback adapter such as Mesa's llvmpipe, else `hardware`. */
+export type AdapterKind = "software" | "hardware";
+
 /** What an adapter is, for logs and benchmark reports. */
 export interface AdapterDescription {
   /** The driver's description, e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`. */
@@ -33,7 +36,7 @@ export interface AdapterDescription {
   vendor: string;
   architecture: string;
   /** `software` for a fallback adapter such as Mesa's llvmpipe, else `hardware`. */
-  kind: "software" | "hardware";
+  kind: AdapterKind;
   features: string[];
   limits: Record<string, number>;
 }
@@ -46,6 +49,13 @@ export interface GpuOptions {
    * paths of large tensors on a small model.
    */
   maxBindingBytes?: number;
+  /**
+   * Which kernel variants (tilings, layouts) to choose: those for the adapter's own kind unless forced. Tests
+   * force `hardware` on llvmpipe to run the GPU variants everywhere; for {@linkcode requestGpu}, the environment
+   * variable `ADDROP_KERNELS` (`software` or `hardware`) does the same for a whole process when env access is
+   * granted.
+   */
+  kernels?: AdapterKind;
 }
 
 /** Bytes of tensors allocated through {@linkcode createTensor}: now and the peak since the last reset. */
@@ -73,6 +83,8 @@ export class Gpu {
   readonly pool: BufferPool;
   /** Tensor memory accounting (benchmarks report the peak a step allocates). */
   readonly memory: MemoryCounter = new MemoryCounter();
+  /** The kind of adapter the kernels are chosen for (see {@linkcode GpuOptions.kernels}). */
+  readonly kernels: AdapterKind;
   /** Set once the device is lost; every later operation throws it. */
   lost: DeviceLostError | null = null;
   #uncaptured: string[] = [];
@@ -83,6 +95,7 @@ export class Gpu {
     readonly description: AdapterDescription,
     options: GpuOptions = {},
   ) {
+    this.kernels = options.kernels ?? description.kind;
     const align = device.limits.minStorageBufferOffsetAlignment;
     const cap = Math.min(options.maxBindingBytes ?? Infinity, device.limits.maxStorageBufferBindingSize);
     this.maxBindingBytes = Math.max(align, Math.floor(cap / align) * align);
@@ -108,9 +121,12 @@ export class Gpu {
     return this.device.features.has("timestamp-query");
   }
 
-  /** True on a software (fallback) adapter such as llvmpipe: kernels pick CPU-friendly tilings there. */
+  /**
+   * True on a software (fallback) adapter such as llvmpipe, or when software kernels are forced: kernels pick
+   * CPU-friendly tilings then.
+   */
   get isSoftware(): boolean {
-    return this.description.kind === "software";
+    return this.kernels === "software";
   }
 
   /** Throws if the device was lost or an uncaptured validation error was reported since the last check. */
@@ -133,6 +149,22 @@ export class Gpu {
     this.pool.clear();
     this.device.destroy();
   }
+}
+
+/** `ADDROP_KERNELS` when set and readable (no prompt: unread without `--allow-env`). */
+function kernelsFromEnv(): AdapterKind | undefined {
+  const variable = "ADDROP_KERNELS";
+  if (
+    typeof Deno === "undefined" || Deno.permissions.querySync({ name: "env", variable }).state !== "granted"
+  ) {
+    return undefined;
+  }
+  const value = Deno.env.get(variable);
+  if (value === undefined || value === "") return undefined;
+  if (value !== "software" && value !== "hardware") {
+    throw new RangeError(`${variable}: expected "software" or "hardware", got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 /** Describes an adapter: name, kind, features and limits. */
@@ -169,6 +201,7 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   if (typeof navigator === "undefined" || !("gpu" in navigator) || !navigator.gpu) {
     throw new NoAdapterError("navigator.gpu is not available in this runtime");
   }
+  options = { ...options, kernels: options.kernels ?? kernelsFromEnv() };
   const adapter = await navigator.gpu.requestAdapter({ powerPreference: options.powerPreference });
   if (!adapter) throw new NoAdapterError("navigator.gpu.requestAdapter() returned null");
   const requiredLimits: Record<string, number> = {};

@@ -47,9 +47,20 @@ export class Dispatch {
 
 function bindingResource(b: Binding): GPUBindingResource {
   if ("texture" in b) return b.texture.createView();
-  if ("tensor" in b) return { buffer: b.tensor.buffer, offset: b.tensor.byteOffset + b.offset, size: b.size };
+  if ("tensor" in b) return bufferRange(b.tensor.buffer, b.tensor.byteOffset + b.offset, b.size);
   if (b.isWhole) return { buffer: b.buffer };
-  return { buffer: b.buffer, offset: b.byteOffset, size: Math.max(4, b.byteSize) };
+  return bufferRange(b.buffer, b.byteOffset, b.byteSize);
+}
+
+/**
+ * A binding of `bytes` at `offset`, rounded up to whole vec4s where the buffer has them (tensors are padded to
+ * 16 bytes). Kernels read and write `array<vec4<f32>>` and guard the last partial vec4 per component, which needs
+ * that vec4 inside the binding: past a binding's end a GPU may clamp the index or drop the access (an NVIDIA
+ * H200 did, so views of 3 x 37 elements lost their last 3; llvmpipe read and wrote them).
+ */
+function bufferRange(buffer: GPUBuffer, offset: number, bytes: number): GPUBufferBinding {
+  const size = Math.min(Math.ceil(Math.max(4, bytes) / 16) * 16, buffer.size - offset);
+  return { buffer, offset, size: Math.max(4, size) };
 }
 
 /**

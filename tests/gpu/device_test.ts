@@ -8,7 +8,7 @@ import { readTensor } from "../../src/gpu/readback.ts";
 import { createTensor, writeTensor } from "../../src/gpu/tensor.ts";
 import { residualForward } from "../../src/kernels/residual.ts";
 import { timeGpu } from "../../src/gpu/timing.ts";
-import { gpuTest } from "../_util/gpu.ts";
+import { gpuTest, withGpu } from "../_util/gpu.ts";
 import { timeDispatches } from "../../bench/_util.ts";
 
 gpuTest("device: asks for the adapter's maximum limits and describes the adapter", (gpu) => {
@@ -180,4 +180,28 @@ gpuTest("memory accounting: allocations count, views own nothing, peak resets", 
   assert.equal(gpu.memory.peak - before, 4000);
   gpu.memory.resetPeak();
   assert.equal(gpu.memory.peak, before);
+});
+
+gpuTest("kernels: forced software or hardware variants, and ADDROP_KERNELS checked by name", async () => {
+  for (const kernels of ["software", "hardware"] as const) {
+    await withGpu({ kernels }, (g) => {
+      assert.equal(g.kernels, kernels);
+      assert.equal(g.isSoftware, kernels === "software");
+      return Promise.resolve();
+    });
+  }
+  const saved = Deno.env.get("ADDROP_KERNELS");
+  try {
+    Deno.env.set("ADDROP_KERNELS", "hardware");
+    await withGpu({}, (g) => Promise.resolve(assert.equal(g.isSoftware, false)));
+    await withGpu({ kernels: "software" }, (g) => Promise.resolve(assert.equal(g.isSoftware, true)));
+    Deno.env.set("ADDROP_KERNELS", "gpu");
+    await assert.rejects(
+      withGpu({}, () => Promise.resolve()),
+      /ADDROP_KERNELS: expected "software" or "hardware", got "gpu"/,
+    );
+  } finally {
+    if (saved === undefined) Deno.env.delete("ADDROP_KERNELS");
+    else Deno.env.set("ADDROP_KERNELS", saved);
+  }
 });

@@ -229,8 +229,10 @@ gpuTest(
         return r;
       });
       assert.equal(split.n, 5, "82140 bytes in 20480-byte ranges");
-      assert.deepEqual(whole.got, want, `${mode}: unsplit`);
-      assert.deepEqual(split.got, want, `${mode}: split`);
+      assert.deepEqual(split.got, whole.got, `${mode}: split bit-identical to unsplit`);
+      // A GPU may fuse out + s * x into one FMA (WGSL allows it; the H200 did): 1 ulp from the reference.
+      if (mode === "set") assert.deepEqual(whole.got, want, `${mode}: unsplit`);
+      else assertClose(whole.got, want, { atol: 1e-7, rtol: 3e-7, name: `${mode}: unsplit` });
     }
   },
 );

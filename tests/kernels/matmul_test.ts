@@ -7,10 +7,15 @@ import { readFloats } from "../../src/gpu/readback.ts";
 import { createTensor, writeTensor } from "../../src/gpu/tensor.ts";
 import { ShapeError } from "../../src/kernels/shapes.ts";
 import { assertClose } from "../_util/assert_close.ts";
-import { gpuTest, withGpu } from "../_util/gpu.ts";
+import { gpuTest, onHardware, withGpu } from "../_util/gpu.ts";
 import { Rng } from "../_util/rng.ts";
 
 const VARIANTS: gpu.MatmulVariant[] = ["cpu", "cpu-storage", "gpu"];
+
+/** A test of one variant: the software variants are not run on a real GPU (see `onHardware`). */
+function variantTest(variant: gpu.MatmulVariant, name: string, fn: Parameters<typeof gpuTest>[1]): void {
+  gpuTest(name, fn, { ignore: onHardware && variant !== "gpu" });
+}
 
 // The cpu variant's invocation owns 32 rows x 16 columns, 8 invocations (128 columns) per workgroup, and
 // reads and writes vec4 (K and N multiples of 4; otherwise it runs the tiled kernel, as on the odd shape), so
@@ -36,7 +41,7 @@ function tol(K: number) {
 for (const variant of VARIANTS) {
   for (const [si, s] of SHAPES.entries()) {
     const label = `M=${s.M} K=${s.K} N=${s.N} variant=${variant}`;
-    gpuTest(`matmul forward ${label}`, async (g) => {
+    variantTest(variant, `matmul forward ${label}`, async (g) => {
       const rng = new Rng(si * 7 + 1);
       const inp = rng.floats(s.M * s.K);
       const weight = rng.floats(s.N * s.K);
@@ -60,7 +65,7 @@ for (const variant of VARIANTS) {
       assert.deepEqual(await readFloats(g, out), first, "bit-identical on a second run");
     });
 
-    gpuTest(`matmul backward ${label}`, async (g) => {
+    variantTest(variant, `matmul backward ${label}`, async (g) => {
       const rng = new Rng(si * 7 + 2);
       const dout = rng.floats(s.M * s.N);
       const inp = rng.floats(s.M * s.K);
@@ -115,7 +120,7 @@ for (const variant of VARIANTS) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) {
         const dims = { ...s, transA, transB, alpha: 0.75, variant };
-        gpuTest(`batchedMatmul ${JSON.stringify(dims)}`, async (g) => {
+        variantTest(variant, `batchedMatmul ${JSON.stringify(dims)}`, async (g) => {
           const rng = new Rng(si * 11 + (transA ? 2 : 0) + (transB ? 1 : 0));
           const a = rng.floats(s.batch * s.M * s.K);
           const b = rng.floats(s.batch * s.K * s.N);
@@ -146,7 +151,7 @@ for (const variant of VARIANTS) {
 
 // Attention-shaped products at BERT-base size (12 heads, T = 128, head size 64): Q K^T and P V.
 for (const variant of VARIANTS) {
-  gpuTest(`batchedMatmul BERT attention slice variant=${variant}`, async (g) => {
+  variantTest(variant, `batchedMatmul BERT attention slice variant=${variant}`, async (g) => {
     const rng = new Rng(99);
     const [H, T, D] = [12, 128, 64];
     const q = rng.floats(H * T * D);
@@ -226,7 +231,7 @@ gpuTest("matmul names a tensor above the binding limit", async () => {
 // makes 32-row chunks, so M = 45 and N = 36 each take two chunks; dweight's TN product, two chunks of its
 // summed M rows, the second accumulating; a batched TN product, chunks of batches.
 gpuTest("packed matmul in row, column and batch chunks (8 KiB binding limit)", async () => {
-  await withGpu({ maxBindingBytes: 8192 }, async (g: Gpu) => {
+  await withGpu({ maxBindingBytes: 8192, kernels: "software" }, async (g: Gpu) => {
     const s = { M: 45, K: 40, N: 36 };
     const rng = new Rng(77);
     const inp = rng.floats(s.M * s.K);
@@ -273,4 +278,4 @@ gpuTest("packed matmul in row, column and batch chunks (8 KiB binding limit)", a
       assertClose(await readFloats(g, out), ref.batchedMatmul(a, bb, b), { ...tol(b.K), name: file });
     }
   });
-});
+}, { ignore: onHardware });
