@@ -36,7 +36,7 @@ import { collate } from "./tokenize.ts";
 import { ProgramCache, type StepStats, TrainStep } from "./train_step.ts";
 import { InputError } from "../io/input_error.ts";
 import { isMarianCheckpoint } from "../model/marian_config.ts";
-import { trainTranslation } from "./translate.ts";
+import { NO_MODEL, trainTranslation } from "./translate.ts";
 
 /** Something the run reports: a step, an evaluation, or a line of information. */
 export type RunEvent =
@@ -88,7 +88,7 @@ export async function train(
   onEvent: (e: RunEvent) => void = () => {},
   env: TrainEnvironment = {},
 ): Promise<TrainResult> {
-  if (!o.model) throw new InputError("train: no --model given");
+  if (!o.model) throw new InputError(NO_MODEL);
   if (await isMarianCheckpoint(o.model)) return await trainTranslation(o, onEvent, env);
   const info = (message: string) => onEvent({ type: "info", message });
   const outDir = o.outputDir ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;

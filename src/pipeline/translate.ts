@@ -42,6 +42,11 @@ import { adamwSettings, Optimizer } from "./optimizer.ts";
 import type { RunEvent, StepRecord, TrainResult } from "./run.ts";
 import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./schedule.ts";
 
+/** The error of a training run given flags but no `--model` (no flags at all run the built-in default). */
+export const NO_MODEL =
+  "train: no --model given (a checkpoint folder with config.json; `deno task train` with no flags at all " +
+  "runs the built-in default)";
+
 /** One source/target pair. */
 export interface TranslationPair {
   source: string;
@@ -218,7 +223,7 @@ export async function trainTranslation(
   onEvent: (e: RunEvent) => void = () => {},
   env: { gpu?: Gpu } = {},
 ): Promise<TrainResult> {
-  if (!o.model) throw new InputError("train: no --model given");
+  if (!o.model) throw new InputError(NO_MODEL);
   if (o.task) {
     throw new InputError(
       `train: --task ${o.task} is for encoder checkpoints; ${o.model} is a Marian translation model (give --train)`,

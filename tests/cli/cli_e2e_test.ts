@@ -67,6 +67,16 @@ async function failedCleanly(
   assertEquals(await tmpFiles(dir), []);
 }
 
+cliTest("tasks/train.ts: flags without --model say so and point at the default run", false, async (dir) => {
+  const r = await run("train", ["--output-dir", `${dir}/out`, "--epochs", "1"]);
+  await failedCleanly(
+    r,
+    ["train: no --model given", "`deno task train` with no flags at all"],
+    `${dir}/out`,
+    dir,
+  );
+});
+
 cliTest("tasks/train.ts: a bad row exits non-zero naming file and line; no output dir", true, async (dir) => {
   const { model, rows } = await fixture(dir);
   rows[6] = '{"text": "no label here"}';
