@@ -1,25 +1,30 @@
 // matmul_tiled (hardware-GPU tiling): out[z] (I, J) = alpha * A[z] (I, P) @ B[z] (J, P)^T (+ bias (J))
-//   (+ out[z] when accumulating), with A and B read through strides, so any transpose needs no packing:
-//   A(i, p) = a[z * batch_a + i * a_si + p * a_sp], B(j, p) = b[z * batch_b + j * b_sj + p * b_sp].
-//   Used by every matmul op when the adapter is a hardware GPU (or variant "gpu" is forced).
-//   Reference: src/reference/matmul.ts.
+//   (+ out[z] when accumulating), every operand read or written through offsets and strides, so that any
+//   transpose, head split or row stride needs no packing. Batch z = bi * NH + h (example bi, head h):
+//   A(i, p) = a[a_off + bi * a_bs + h * a_hs + i * a_si + p * a_sp]
+//   B(j, p) = b[b_off + bi * b_bs + h * b_hs + j * b_sj + p * b_sp]
+//   out(i, j) = out[c_off + bi * c_bs + h * c_hs + i * c_si + j]
+//   Used on hardware GPUs (or when forced) by every matmul op (NH = 1) and by the six products of the
+//   attention (src/kernels/attention_matmul.ts). Reference: src/reference/matmul.ts.
 // One workgroup owns a 64 x 64 tile of out; one of its 256 invocations owns the 4 x 4 block at rows
 // 4 * lid.y .. + 3 and columns 4 * lid.x .. + 3, accumulated over P in steps of 16 staged through workgroup
 // memory, in four vec4 variables (one per row). No function-scope array is indexed by a loop variable: an
 // NVIDIA H200 ran the previous kernel, whose 4 x 4 accumulators were such an array, at 233 GFLOP/s
-// (2026-11-27), the speed of accumulators kept in local memory. Each operand is staged with its contiguous
-// axis across neighbouring invocations (coalesced loads: k-fast when the stride along P is 1, else m-fast), into
-// rows of 68 floats (a multiple of 4, so the vec4 reads stay aligned, and the k-fast stores spread over banks).
-// Sums run over p in order, one fma per step, as in the previous kernel. wid.z is the batch.
+// (2026-11-27; docs/gpu.md). Each operand is staged with its contiguous axis across neighbouring invocations
+// (coalesced loads: k-fast when the stride along P is 1, else m-fast), into rows of 68 floats (a multiple of 4,
+// so the vec4 reads stay aligned, and the k-fast stores spread over banks). Sums run over p in order, one fma
+// per step, as in the previous kernel.
 // Writes (=) by default; flags bit 0 accumulates (+=, parameter gradients), bit 1 adds bias[j].
 
 struct Params {
-  I: u32, J: u32, P: u32, a_si: u32,
-  a_sp: u32, b_sj: u32, b_sp: u32, batch_a: u32,
-  batch_b: u32, batch_out: u32, alpha: f32, flags: u32,
+  I: u32, J: u32, P: u32, NH: u32,
+  a_off: u32, a_bs: u32, a_hs: u32, a_si: u32, a_sp: u32,
+  b_off: u32, b_bs: u32, b_hs: u32, b_sj: u32, b_sp: u32,
+  c_off: u32, c_bs: u32, c_hs: u32, c_si: u32,
+  alpha: f32, flags: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;  // (Z, I, J)
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;  // out through offsets and strides
 @group(0) @binding(1) var<storage, read> a: array<f32>;          // A through strides
 @group(0) @binding(2) var<storage, read> b: array<f32>;          // B through strides
 @group(0) @binding(3) var<storage, read> bias: array<f32>;       // (J) or a dummy when flags bit 1 is 0
@@ -42,7 +47,7 @@ fn store_row(m: u32, n0: u32, zo: u32, acc: vec4<f32>) {
   for (var c = 0u; c < 4u; c++) {
     let n = n0 + c;
     if (n >= p.J) { return; }
-    let o = zo + m * p.J + n;
+    let o = zo + m * p.c_si + n;
     var v = p.alpha * acc[c];
     if ((p.flags & 2u) != 0u) { v += bias[n]; }
     if ((p.flags & 1u) != 0u) { v += out[o]; }
@@ -54,8 +59,10 @@ fn store_row(m: u32, n0: u32, zo: u32, acc: vec4<f32>) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i0 = wid.y * TILE;
   let j0 = wid.x * TILE;
-  let za = wid.z * p.batch_a;
-  let zb = wid.z * p.batch_b;
+  let bi = wid.z / p.NH;
+  let h = wid.z % p.NH;
+  let za = p.a_off + bi * p.a_bs + h * p.a_hs;
+  let zb = p.b_off + bi * p.b_bs + h * p.b_hs;
   let tid = lid.y * 16u + lid.x;
   let a_kfast = p.a_sp == 1u;  // uniform
   let b_kfast = p.b_sp == 1u;
@@ -89,7 +96,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
   }
-  let zo = wid.z * p.batch_out;
+  let zo = p.c_off + bi * p.c_bs + h * p.c_hs;
   let m0 = i0 + lid.y * 4u;
   let n0 = j0 + lid.x * 4u;
   store_row(m0, n0, zo, acc0);

@@ -44,6 +44,11 @@ export interface AttentionDims {
   slot?: number;
   /** Use the scalar matrix-product and row kernels even where the vec4 ones apply (tests). */
   scalar?: boolean;
+  /**
+   * The matrix products through the hardware GPUs' tiled kernel (matmul_tiled.wgsl); default: on a hardware
+   * adapter unless one of the options below is given.
+   */
+  tiled?: boolean;
   /** Workgroup shape of the matrix products (default: by adapter; tests run both). */
   tiling?: "software" | "hardware";
   /**

@@ -18,6 +18,7 @@ import { scratchTexture } from "../gpu/scratch_texture.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import type { ChunkView } from "./attention_chunks.ts";
 import type { AttentionDims } from "./attention.ts";
+import { tiledProduct } from "./matmul_gemm.ts";
 
 const BINDINGS: readonly Access[] = ["read_write", "read", "read", "uniform"];
 const TEX_BINDINGS: readonly Access[] = ["read_write", "texture", "texture", "uniform"];
@@ -79,6 +80,11 @@ export const TILINGS = { software: { GM: 4, GN: 8 }, hardware: { GM: 8, GN: 8 } 
 
 /** Kernel choices of {@linkcode batchedProduct}; the defaults follow the adapter. */
 export interface ProductOptions {
+  /**
+   * The hardware GPUs' tiled product (matmul_tiled.wgsl, 64 x 64 tiles through workgroup memory, shared with
+   * the matmul ops). Default: on a hardware adapter unless `scalar`, `block`, `tiling` or `textures` is given.
+   */
+  tiled?: boolean;
   /** The scalar kernel even where the vec4 one applies (tests). */
   scalar?: boolean;
   /**
@@ -100,8 +106,23 @@ export interface ProductOptions {
 
 /** Prepares one batched product. */
 export async function batchedProduct(gpu: Gpu, p: BatchedProduct, o: ProductOptions = {}): Promise<Dispatch> {
-  const entry = o.scalar ? null : vec4Entry(p);
   const { a, b, c } = p;
+  const forcedOther = [o.scalar, o.block, o.tiling, o.textures].some((x) => x !== undefined);
+  if (o.tiled ?? (!gpu.isSoftware && !forcedOther)) {
+    // c(m, n) = sum_k a(m, k) b(k, n): the tiled kernel's B(j, p) is b(p, j).
+    return await tiledProduct(gpu, {
+      I: p.M,
+      J: p.N,
+      P: p.K,
+      B: p.B,
+      NH: p.NH,
+      a: { tensor: a.tensor, off: a.off, bs: a.bs, hs: a.hs, si: a.rs, sp: a.cs },
+      b: { tensor: b.tensor, off: b.off, bs: b.bs, hs: b.hs, sj: b.cs, sp: b.rs },
+      out: { tensor: c.tensor, off: c.off, bs: c.bs, hs: c.hs, si: c.rs },
+      alpha: p.scale,
+    });
+  }
+  const entry = o.scalar ? null : vec4Entry(p);
   const rowsFit = entry !== null && [c.off, c.bs, c.hs, c.rs].every((x) => x % 4 === 0);
   const block = o.block ?? (gpu.isSoftware && rowsFit ? 32 : 8);
   if (entry && block === 32) {

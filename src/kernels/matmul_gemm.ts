@@ -164,16 +164,56 @@ async function cpuGemm(gpu: Gpu, g: GemmPlan): Promise<Dispatch> {
 }
 
 async function tiledGemm(gpu: Gpu, g: GemmPlan): Promise<Dispatch> {
-  const kernel = await gpu.pipelines.get(TILED);
   const [aSi, aSp] = g.aPMajor ? [1, g.I] : [g.P, 1];
   const [bSj, bSp] = g.bPMajor ? [1, g.J] : [g.P, 1];
-  const params = new ParamPack().u32(g.I).u32(g.J).u32(g.P).u32(aSi).u32(aSp).u32(bSj).u32(bSp)
-    .u32(g.I * g.P).u32(g.J * g.P).u32(g.I * g.J).f32(g.alpha).u32((g.accumulate ? 1 : 0) | (g.bias ? 2 : 0))
+  return await tiledProduct(gpu, {
+    I: g.I,
+    J: g.J,
+    P: g.P,
+    B: g.Z,
+    NH: 1,
+    a: { tensor: g.a, off: 0, bs: g.I * g.P, hs: 0, si: aSi, sp: aSp },
+    b: { tensor: g.b, off: 0, bs: g.J * g.P, hs: 0, sj: bSj, sp: bSp },
+    out: { tensor: g.out, off: 0, bs: g.I * g.J, hs: 0, si: g.J },
+    alpha: g.alpha,
+    accumulate: g.accumulate,
+    bias: g.bias,
+  });
+}
+
+/**
+ * A product for matmul_tiled.wgsl, every operand through offsets and strides (elements of the bound tensor):
+ * out(i, j) of batch z = bi * NH + h = alpha * sum_p A(i, p) B(j, p) (+ bias[j]) (+ out when accumulating).
+ */
+export interface TiledProduct {
+  I: number;
+  J: number;
+  P: number;
+  /** Examples; the batch is B * NH. */
+  B: number;
+  NH: number;
+  a: { tensor: Tensor; off: number; bs: number; hs: number; si: number; sp: number };
+  b: { tensor: Tensor; off: number; bs: number; hs: number; sj: number; sp: number };
+  out: { tensor: Tensor; off: number; bs: number; hs: number; si: number };
+  alpha: number;
+  accumulate?: boolean;
+  bias?: Tensor | null;
+}
+
+/** Prepares the hardware-GPU tiled product (64 x 64 tiles; matmul ops and the attention's products). */
+export async function tiledProduct(gpu: Gpu, t: TiledProduct): Promise<Dispatch> {
+  const kernel = await gpu.pipelines.get(TILED);
+  const { a, b, out } = t;
+  const params = new ParamPack().u32(t.I).u32(t.J).u32(t.P).u32(t.NH)
+    .u32(a.off).u32(a.bs).u32(a.hs).u32(a.si).u32(a.sp)
+    .u32(b.off).u32(b.bs).u32(b.hs).u32(b.sj).u32(b.sp)
+    .u32(out.off).u32(out.bs).u32(out.hs).u32(out.si)
+    .f32(t.alpha).u32((t.accumulate ? 1 : 0) | (t.bias ? 2 : 0))
     .bytes();
-  return prepareDispatch(gpu, kernel, [g.out, g.a, g.b, g.bias ?? g.a], params, [
-    groups(g.J, GPU_TILE),
-    groups(g.I, GPU_TILE),
-    g.Z,
+  return prepareDispatch(gpu, kernel, [out.tensor, a.tensor, b.tensor, t.bias ?? a.tensor], params, [
+    groups(t.J, GPU_TILE),
+    groups(t.I, GPU_TILE),
+    t.B * t.NH,
   ]);
 }
 

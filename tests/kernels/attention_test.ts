@@ -197,6 +197,12 @@ gpuCase("scalar kernel on an aligned shape", {
   ...full,
   kernel: "attention_probs_forward.wgsl",
 });
+// The hardware GPUs' products (matmul_tiled.wgsl, 64 x 64 tiles, staged 16 deep): T and hs across the tile
+// and staging boundaries, forced here (the default on hardware adapters).
+for (const T of [5, 16, 17, 63, 64, 65]) {
+  const tiled = { tiled: true, kernel: "matmul_tiled.wgsl" } as const;
+  gpuCase("tiled products", { B: 2, T, C: 24, NH: 2, lens: [T, Math.max(1, T - 3)], ...full, ...tiled });
+}
 gpuCase("every key of example 1 padded", { B: 2, T: 8, C: 8, NH: 2, lens: [8, 0], ...full });
 // BERT-base slice with padding, no AD-DROP mask, dropout 0.1: the adapter's default kernels, then the 32 x 16
 // block from storage buffers and the 8 x 8 block.
@@ -209,6 +215,7 @@ gpuCase("BERT-base slice, 32 x 16 block from storage", {
   kernel: "attention_matmul_rows.wgsl",
 });
 gpuCase("BERT-base slice, 8 x 8 block", { ...bertSlice, block: 8, kernel: "attention_matmul_vec8" });
+gpuCase("BERT-base slice, tiled products", { ...bertSlice, tiled: true, kernel: "matmul_tiled.wgsl" });
 
 Deno.test("attention reference backward matches finite differences (dqkv, dprobs, alpha)", () => {
   const c: Case = { B: 2, T: 5, C: 6, NH: 2, lens: [5, 3], add: true, alpha: true, pDrop: 0.3, layer: 1 };
