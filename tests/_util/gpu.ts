@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Gpu, type GpuOptions, requestGpu } from "../../src/gpu/device.ts";
+import { describeAdapter, type Gpu, type GpuOptions, requestGpu } from "../../src/gpu/device.ts";
 import { NoAdapterError } from "../../src/gpu/errors.ts";
 
 const requireGpu = Deno.env.get("REQUIRE_GPU") === "1";
@@ -34,7 +34,8 @@ export const hasGpu: boolean = requireGpu || (await testGpu()) !== null;
  * them lost the device (2026-11-27), and a hardware adapter never picks them.
  */
 export const onHardware: boolean = hasGpu &&
-  (await testGpu().catch(() => null))?.description.kind === "hardware";
+  await (navigator.gpu?.requestAdapter() ?? Promise.resolve(null))
+    .then((a) => a !== null && describeAdapter(a).kind === "hardware", () => false);
 
 /**
  * Registers a test that gets the shared device; ignored without an adapter unless REQUIRE_GPU=1, or where
