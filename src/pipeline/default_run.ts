@@ -12,14 +12,11 @@ import { countWords, trainWordPiece } from "../data/wordpiece.ts";
 import { createScratchModel } from "../model/scratch.ts";
 import { type RunEvent, train, type TrainResult } from "./run.ts";
 import { InputError } from "../io/input_error.ts";
+import { exists } from "../io/exists.ts";
 
 /** The shipped pretrained model (issue 7); used when present. */
 export const SHIPPED_MODEL = "models/addrop-tiny";
 const DATA = "data/spam";
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
 
 /** Builds (once) the from-scratch model of the default run and returns its directory. */
 async function scratchModel(dir: string, info: (m: string) => void): Promise<string> {

@@ -32,6 +32,7 @@ import {
 } from "./experiment_report.ts";
 import { experimentSvg } from "./experiment_svg.ts";
 import { type RunEvent, train } from "./run.ts";
+import { exists } from "../io/exists.ts";
 
 /** What {@linkcode runExperiments} did. */
 export interface ExperimentOutcome {
@@ -51,7 +52,6 @@ interface RunRecord {
   tests: Record<string, Record<string, number>>;
 }
 
-const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
 const readJson = async <T>(path: string): Promise<T | null> =>
   await Deno.readTextFile(path).then((t) => JSON.parse(t) as T, () => null);
 

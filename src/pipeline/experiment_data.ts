@@ -12,6 +12,7 @@ import { loadConfig, type ModelConfig } from "../model/config.ts";
 import { createScratchModel } from "../model/scratch.ts";
 import { isConllFile } from "./data.ts";
 import { InputError } from "../io/input_error.ts";
+import { exists } from "../io/exists.ts";
 
 /**
  * Writes `src`'s examples to `dst` in `hashOrder` (idHash of each JSONL line, or of each CoNLL sentence block):
@@ -55,7 +56,7 @@ const TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json"]
  * drawn from `seed`; kept if it already exists. Returns `dir`.
  */
 export async function scratchCopy(model: string, dir: string, seed: number): Promise<string> {
-  if (await Deno.stat(`${dir}/model.safetensors`).then(() => true, () => false)) return dir;
+  if (await exists(`${dir}/model.safetensors`)) return dir;
   const cfg = await loadConfig(`${model}/config.json`);
   if (cfg.modelType !== "bert") {
     throw new InputError(

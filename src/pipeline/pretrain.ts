@@ -29,6 +29,7 @@ import { CorpusStream, type StreamCursor } from "./pretrain_data.ts";
 import { learningRate, warmupSteps } from "./schedule.ts";
 import { ProgramCache, type StepStats, TrainStep } from "./train_step.ts";
 import { InputError } from "../io/input_error.ts";
+import { exists } from "../io/exists.ts";
 
 /** Options of {@linkcode pretrain} (the `deno task pretrain` flags). */
 export interface PretrainOptions {
@@ -311,13 +312,4 @@ async function copyInitialWeights(from: string, vocabDir: string, output: string
   const tmp = `${output}/model.safetensors.tmp-${Deno.pid}`;
   await Deno.copyFile(`${from}/model.safetensors`, tmp);
   await Deno.rename(tmp, `${output}/model.safetensors`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

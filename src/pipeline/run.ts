@@ -37,6 +37,7 @@ import { ProgramCache, type StepStats, TrainStep } from "./train_step.ts";
 import { InputError } from "../io/input_error.ts";
 import { isMarianCheckpoint } from "../model/marian_config.ts";
 import { NO_MODEL, trainTranslation } from "./translate.ts";
+import { exists } from "../io/exists.ts";
 
 /** Something the run reports: a step, an evaluation, or a line of information. */
 export type RunEvent =
@@ -319,13 +320,4 @@ function scoreSplit(
 
 function prefixKeys(m: Record<string, number>, suffix: string): Record<string, number> {
   return Object.fromEntries(Object.entries(m).map(([k, v]) => [k.endsWith(suffix) ? k : `${k}${suffix}`, v]));
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

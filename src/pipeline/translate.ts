@@ -41,6 +41,7 @@ import { greedyGenerateCached } from "../model/marian_decode.ts";
 import { adamwSettings, Optimizer } from "./optimizer.ts";
 import type { RunEvent, StepRecord, TrainResult } from "./run.ts";
 import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./schedule.ts";
+import { exists } from "../io/exists.ts";
 
 /** The error of a training run given flags but no `--model` (no flags at all run the built-in default). */
 export const NO_MODEL =
@@ -438,15 +439,6 @@ function checkPad(tok: TranslationTokenizers, padTokenId: number): void {
           `${padTokenId}`,
       );
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
