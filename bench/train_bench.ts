@@ -176,6 +176,64 @@ async function measure(
   return out;
 }
 
+/**
+ * Why `collate` pads batches to a multiple of 8 tokens: the plain BERT-mini step with batches of T = 127 (as
+ * padding to the longest example alone would give; the attention then takes its T % 4 != 0 kernels) against
+ * T = 128, interleaved step by step on one model; the ratio is the median over pairs.
+ */
+async function unaligned(gpu: Gpu, name: string): Promise<BenchResult[]> {
+  const s = await setup(gpu);
+  const short = 127;
+  const ids = Array.from({ length: B * short }, (_, i) => (i % short === 0 ? 2 : 5 + ((i * 7919) % 8000)));
+  const batch127 = {
+    ...s.batch,
+    T: short,
+    inputIds: ids,
+    attentionMask: ids.map(() => 1),
+    tokenTypeIds: ids.map(() => 0),
+  };
+  let i = 0;
+  const step = async (batch: typeof s.batch) => {
+    const t0 = performance.now();
+    await s.step.run(batch, i, { optimizerStep: i + 1, lr: 1e-4 });
+    i++;
+    return performance.now() - t0;
+  };
+  const t127: number[] = [], t128: number[] = [], ratios: number[] = [];
+  try {
+    for (let k = 0; k < RUNS.warmup + RUNS.repeats; k++) {
+      const a = await step(batch127);
+      const b = await step(s.batch);
+      if (k < RUNS.warmup) continue;
+      t127.push(a);
+      t128.push(b);
+      ratios.push(a / b);
+    }
+  } finally {
+    s.enc.destroy();
+    s.opt.destroy();
+    s.store.destroy();
+  }
+  const r = summarize(ratios, "wall-clock");
+  return [
+    millis(
+      name,
+      summarize(t127, "wall-clock"),
+      `B=${B} T=${short}, wall clock per step, interleaved with T=${T} steps (median ${
+        summarize(t128, "wall-clock").median.toFixed(0)
+      } ms)`,
+    ),
+    {
+      name: `${name}_ratio`,
+      unit: "x",
+      median: r.median,
+      min: r.min,
+      max: r.max,
+      note: `the T=${short} step / the T=${T} step after it (median over ${ratios.length} pairs)`,
+    },
+  ];
+}
+
 /** The default run's model (2 layers, hidden 128) at its batch, 16 x 64. */
 const DEFAULT_RUN: Shape = { B: 16, T: 64, hidden: 128, layers: 2, heads: 2 };
 const STEPS = 8;
@@ -292,6 +350,7 @@ export const benchmarks: BenchCase[] = [
   { name: "default_model_plain_steps", run: (gpu) => inFlight(gpu, "default_model_plain_step") },
   { name: "bert_mini_plain_step", run: (gpu) => measure(gpu, "bert_mini_plain_step", null) },
   { name: "bert_mini_plain_step_by_kernel", run: (gpu) => byKernel(gpu, "bert_mini_plain_step_by_kernel") },
+  { name: "bert_mini_plain_step_t127", run: (gpu) => unaligned(gpu, "bert_mini_plain_step_t127") },
   {
     name: "bert_mini_addrop_grad_layer0_step",
     run: (gpu) => measure(gpu, "bert_mini_addrop_grad_layer0_step", { layers: [0] }),

@@ -175,12 +175,12 @@ export class TextTokenizer {
 }
 
 /**
- * Pads encodings to the longest in the batch: pad id and type 0 after the text, attention mask 1 on tokens and 0
- * on padding, labels -100 on padding.
+ * Pads encodings to the longest in the batch, or to `length` where that is longer: pad id and type 0 after the
+ * text, attention mask 1 on tokens and 0 on padding, labels -100 on padding.
  */
-export function padBatch(encodings: readonly Encoding[], padId: number): Batch {
+export function padBatch(encodings: readonly Encoding[], padId: number, length = 0): Batch {
   const B = encodings.length;
-  const T = Math.max(1, ...encodings.map((e) => e.ids.length));
+  const T = Math.max(1, length, ...encodings.map((e) => e.ids.length));
   const inputIds = new Int32Array(B * T).fill(padId);
   const attentionMask = new Int32Array(B * T);
   const tokenTypeIds = new Int32Array(B * T);

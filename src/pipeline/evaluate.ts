@@ -42,7 +42,7 @@ export async function predictLogits(
   // One batch in flight: the next is submitted before the previous one's logits are awaited.
   const inFlight = new InOrder<HostArray[]>();
   for (const group of batches(items, batchSize)) {
-    const batch = collate(group, padId);
+    const batch = collate(group, padId, enc.options.maxLength);
     const withTargets = batch.labels !== undefined && group.every((e) => e.target !== null || e.tokenTargets);
     const prog = await programs.get(batch.B, batch.T, "eval");
     enc.writeBatch(batch);

@@ -16,7 +16,7 @@ import { loadTaskModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { loadRunData } from "./data.ts";
 import { computeMetrics, predictLogits, runSizes, sequencePredictions, wordPredictions } from "./evaluate.ts";
-import { type EncodedExample, encodeTokenExample } from "./tokenize.ts";
+import { type EncodedExample, encodeTokenExample, paddedLength } from "./tokenize.ts";
 import { ProgramCache } from "./train_step.ts";
 import { InputError } from "../io/input_error.ts";
 import { isMarianCheckpoint } from "../model/marian_config.ts";
@@ -85,7 +85,10 @@ export async function evaluate(o: EvaluateOptions): Promise<Record<string, numbe
   };
   const { maxLength, batchSize } = runSizes(o, cfg.maxSequenceLength);
   const tok = await loadTokenizer(o.model, { maxLength, typeIds: cfg.typeVocabSize > 1 });
-  const enc = await Encoder.create(gpu, cfg, model.store, { maxBatch: batchSize, maxLength });
+  const enc = await Encoder.create(gpu, cfg, model.store, {
+    maxBatch: batchSize,
+    maxLength: paddedLength(maxLength, cfg.maxSequenceLength),
+  });
   const programs = new ProgramCache(enc);
   const labelMap = o.labelMap ? parseLabelMap(o.labelMap) : undefined;
   const out: Record<string, number> = {};

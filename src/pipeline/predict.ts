@@ -14,7 +14,7 @@ import { loadTaskModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { assertInputForHead, readTextInput } from "./data.ts";
 import { argmax, runSizes, softmax } from "./evaluate.ts";
-import { collate, type EncodedExample } from "./tokenize.ts";
+import { collate, type EncodedExample, paddedLength } from "./tokenize.ts";
 import { ProgramCache } from "./train_step.ts";
 import { isMarianCheckpoint } from "../model/marian_config.ts";
 import { predictTranslations } from "./translate.ts";
@@ -48,7 +48,10 @@ export async function predict(o: PredictOptions): Promise<number> {
   const cfg = model.cfg;
   const { maxLength, batchSize } = runSizes(o, cfg.maxSequenceLength);
   const tok = await loadTokenizer(o.model, { maxLength, typeIds: cfg.typeVocabSize > 1 });
-  const enc = await Encoder.create(gpu, cfg, model.store, { maxBatch: batchSize, maxLength });
+  const enc = await Encoder.create(gpu, cfg, model.store, {
+    maxBatch: batchSize,
+    maxLength: paddedLength(maxLength, cfg.maxSequenceLength),
+  });
   const programs = new ProgramCache(enc);
   const token = cfg.head === "token_classification";
   const tmp = `${o.output}.${crypto.randomUUID().slice(0, 8)}.tmp`;
@@ -63,7 +66,7 @@ export async function predict(o: PredictOptions): Promise<number> {
       if (!pending.length) return;
       const items = pending;
       pending = [];
-      const batch = collate(items.map((p) => p.item), tok.padId);
+      const batch = collate(items.map((p) => p.item), tok.padId, enc.options.maxLength);
       const prog = await programs.get(batch.B, batch.T, "eval");
       enc.writeBatch(batch);
       new CommandBatch(gpu, "predict").run(...prog.forward).submit();

@@ -32,7 +32,7 @@ import { computeMetrics, predictLogits, sequencePredictions, wordPredictions } f
 import { adamwSettings, Optimizer } from "./optimizer.ts";
 import { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./schedule.ts";
 import { type EncodedExample, encodeExample, encodeTokenExample } from "./tokenize.ts";
-import { collate } from "./tokenize.ts";
+import { collate, paddedLength } from "./tokenize.ts";
 import { ProgramCache, type StepStats, TrainStep } from "./train_step.ts";
 import { InputError } from "../io/input_error.ts";
 import { isMarianCheckpoint } from "../model/marian_config.ts";
@@ -150,7 +150,7 @@ export async function train(
 
   const enc = await Encoder.create(gpu, cfg, model.store, {
     maxBatch: o.batchSize,
-    maxLength: maxT,
+    maxLength: paddedLength(maxT, cfg.maxSequenceLength),
     hiddenDropout: o.hiddenDropout,
     attentionDropout: o.attentionDropout,
   });
@@ -208,7 +208,7 @@ export async function train(
     const inFlight = new InOrder<StepStats | null>();
     let tDone = performance.now();
     for (let g = 0; g < groups.length && state.step < total; g++) {
-      const batch = collate(groups[g].map((i) => trainItems[i]), tokenizer.padId);
+      const batch = collate(groups[g].map((i) => trainItems[i]), tokenizer.padId, enc.options.maxLength);
       const last = (g + 1) % o.gradientAccumulationSteps === 0 || g === groups.length - 1;
       const lr = learningRate(o.lrSchedule, o.learningRate, state.step, total, warmup);
       const program = adEpoch ? await addrop!.prepare(batch, state.microStep) : undefined;
