@@ -2,9 +2,11 @@
 // and stores, for T % 4 = 0 and every offset a multiple of 4: llvmpipe issues each storage access per lane, so
 // a quarter of the accesses is most of the speed. Pass 1 takes the row's max and sum four keys at a time; pass 2
 // reloads the scores and masks (no marker is written back). The sum's order differs from the scalar kernel's.
+// Entry `main`: one row per invocation (software adapters); entry `lanes` (GPUs): see below.
 // Reference: src/reference/attention.ts attentionProbs, dropoutKeep, scaleProbs.
 
 override WG: u32 = 64;
+override LANES: u32 = 32u;  // entry `lanes`: invocations per row, a power of two dividing WG
 override HAS_ADD: bool = false;       // as in attention_probs_forward.wgsl
 override WRITE_DROPPED: bool = true;
 const MASKED: f32 = -1e30;
@@ -26,45 +28,95 @@ struct Params {
 @group(0) @binding(5) var<storage, read> rng: array<u32>;                  // [seed, step]
 @group(0) @binding(6) var<uniform> p: Params;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let lrow = gid.x + gid.y * nwg.x * WG;
-  if (lrow >= p.rows) { return; }
+// Where row `lrow` (local to the chunk) lies.
+struct RowAt { b: u32, base: u32, le0: u32, n4: u32, pb: u32, kb: u32, ab: u32 }
+
+fn row_at(lrow: u32) -> RowAt {
   let row = p.row0 + lrow;
   let b = row / (p.NH * p.T);
-  let base = row * p.T;  // global element index of the row (the random draws)
   let le0 = lrow * p.T;  // local element index of the row
-  let n4 = p.T / 4u;
-  let pb = (p.probs_off + le0) / 4u;
-  let kb = (p.key_off + (b - p.b0) * p.T) / 4u;
-  let ab = (p.add_off + le0) / 4u;
-  // Pass 1: online max and sum over the unmasked keys.
+  // base: global element index of the row (the random draws)
+  return RowAt(b, row * p.T, le0, p.T / 4u, (p.probs_off + le0) / 4u, (p.key_off + (b - p.b0) * p.T) / 4u,
+               (p.add_off + le0) / 4u);
+}
+
+// Pass 1 over the row's vec4s first, first + step, ...: online max and sum over the unmasked keys.
+fn max_sum(r: RowAt, first: u32, step: u32) -> vec2<f32> {
   var mx = F32_LOWEST;
   var sum = 0.0;
-  for (var j = 0u; j < n4; j++) {
-    var m = key_mask[kb + j];
-    if (HAS_ADD) { m += add_mask[ab + j]; }
+  for (var j = first; j < r.n4; j += step) {
+    var m = key_mask[r.kb + j];
+    if (HAS_ADD) { m += add_mask[r.ab + j]; }
     let ok = m > vec4<f32>(MASKED);
-    let v = select(vec4<f32>(F32_LOWEST), probs[pb + j] + m, ok);
+    let v = select(vec4<f32>(F32_LOWEST), probs[r.pb + j] + m, ok);
     let nmx = max(mx, max(max(v.x, v.y), max(v.z, v.w)));
     let e = select(vec4<f32>(0.0), exp(v - nmx), ok);
     sum = sum * exp(mx - nmx) + (e.x + e.y) + (e.z + e.w);
     mx = nmx;
   }
-  // Pass 2: normalize (masked keys and all-masked rows give 0) and apply alpha and dropout.
+  return vec2<f32>(mx, sum);
+}
+
+// Pass 2 over the same vec4s: normalize (masked keys and all-masked rows give 0) and apply alpha and dropout.
+fn write_probs(r: RowAt, first: u32, step: u32, mx: f32, sum: f32) {
   let inv = select(0.0, 1.0 / sum, sum > 0.0);
   var scale = p.inv_keep;
-  if (p.has_alpha != 0u) { scale *= alpha[p.alpha_off + b - p.b0]; }
+  if (p.has_alpha != 0u) { scale *= alpha[p.alpha_off + r.b - p.b0]; }
   let key = stream_key(rng[0], stream_id(rng[1], p.layer, 1u, p.slot));
-  let db = (p.drop_off + le0) / 4u;
-  for (var j = 0u; j < n4; j++) {
-    var m = key_mask[kb + j];
-    if (HAS_ADD) { m += add_mask[ab + j]; }
-    let a = select(vec4<f32>(0.0), exp(probs[pb + j] + m - mx) * inv, m > vec4<f32>(MASKED));
-    probs[pb + j] = a;
+  let db = (p.drop_off + r.le0) / 4u;
+  for (var j = first; j < r.n4; j += step) {
+    var m = key_mask[r.kb + j];
+    if (HAS_ADD) { m += add_mask[r.ab + j]; }
+    let a = select(vec4<f32>(0.0), exp(probs[r.pb + j] + m - mx) * inv, m > vec4<f32>(MASKED));
+    probs[r.pb + j] = a;
     if (WRITE_DROPPED) {
-      let keep = rand_at4(key, base + 4u * j) >= vec4<f32>(p.p_drop);
+      let keep = rand_at4(key, r.base + 4u * j) >= vec4<f32>(p.p_drop);
       dropped[db + j] = select(vec4<f32>(0.0), a * scale, keep);
     }
   }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let lrow = gid.x + gid.y * nwg.x * WG;
+  if (lrow >= p.rows) { return; }
+  let r = row_at(lrow);
+  let ms = max_sum(r, 0u, 1u);
+  write_probs(r, 0u, 1u, ms.x, ms.y);
+}
+
+// Entry `lanes`, for GPUs (entry `main` above is for software adapters): LANES neighbouring invocations share
+// a row, lane l taking its vec4s l, l + LANES, ..., so that a warp's loads and stores cover consecutive
+// addresses (with one row per invocation they lie a row apart). Each lane keeps an online max and sum; the
+// lanes' pairs combine by a fixed tree in workgroup memory (deterministic, in another order than `main`'s).
+// Rows past the end take part in the barriers and store nothing.
+
+var<workgroup> red_max: array<f32, WG>;
+var<workgroup> red_sum: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn lanes(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let lane = lid % LANES;
+  let lrow = (wid.x + wid.y * nwg.x) * (WG / LANES) + lid / LANES;
+  let r = row_at(min(lrow, p.rows - 1u));  // rows past the end read the last row and store nothing
+  // Each lane's max and sum, then the lanes' tree.
+  let ms = max_sum(r, lane, LANES);
+  red_max[lid] = ms.x;
+  red_sum[lid] = ms.y;
+  workgroupBarrier();
+  for (var s = LANES / 2u; s > 0u; s >>= 1u) {
+    if (lane < s) {
+      let m1 = red_max[lid];
+      let m2 = red_max[lid + s];
+      let m = max(m1, m2);
+      red_sum[lid] = red_sum[lid] * exp(m1 - m) + red_sum[lid + s] * exp(m2 - m);
+      red_max[lid] = m;
+    }
+    workgroupBarrier();
+  }
+  if (lrow < p.rows) { write_probs(r, lane, LANES, red_max[lid - lane], red_sum[lid - lane]); }
 }

@@ -4,12 +4,16 @@
 // and they are summed in that order. Parameter gradients accumulate (+=). The table may be bound in row chunks
 // [row0, row0 + rows) (one dispatch each, for tables above the storage binding limit).
 //   dtable chunk (rows, C); buckets (3 N + 2) u32 = [count, rows[N], offsets[N + 1], positions[N]]; dout (N, C).
-// One workgroup owns one bucket (a distinct row); invocation j owns the columns j, j + WG, ...
+// Workgroup (b, z) owns bucket b (a distinct row) and the columns [z * cols, (z + 1) * cols); invocation j the
+// columns z * cols + j, + WG, ... By adapter (src/kernels/embedding.ts): software adapters one block of all C
+// columns per bucket (fewer, longer workgroups), GPUs blocks of WG columns (one column per invocation, so that
+// the token-type table's one or two buckets still spread over C invocations). Each column's sum has the same
+// order either way, so both give the same bits.
 // Reference: src/reference/embedding.ts embeddingBackward.
 
 override WG: u32 = 64;
 
-struct Params { N: u32, C: u32, row0: u32, rows: u32 }
+struct Params { N: u32, C: u32, row0: u32, rows: u32, cols: u32 }
 
 @group(0) @binding(0) var<storage, read_write> dtable: array<f32>;  // (rows, C): rows row0.. of the table
 @group(0) @binding(1) var<storage, read> buckets: array<u32>;       // (3 N + 2)
@@ -29,7 +33,8 @@ fn main(
   let k0 = buckets[1u + p.N + b];
   let k1 = buckets[2u + p.N + b];
   let o = (row - p.row0) * p.C;
-  for (var c = lid; c < p.C; c += WG) {
+  let c1 = min(p.C, (wid.z + 1u) * p.cols);
+  for (var c = wid.z * p.cols + lid; c < c1; c += WG) {
     var s = 0.0;
     for (var k = k0; k < k1; k++) { s += dout[buckets[2u + 2u * p.N + k] * p.C + c]; }
     dtable[o + c] += s;

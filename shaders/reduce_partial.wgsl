@@ -1,7 +1,8 @@
 // reduce_partial: first stage of a deterministic sum (or sum of squares when SQUARE) over N floats of one
-// binding range. Entry `main`: workgroup w owns the ITEMS * WG vec4s from w * ITEMS * WG on (WG = 8, ITEMS = 512
-// from src/kernels/reduce.ts: few barriers, each a costly round of coroutine switches on llvmpipe); each invocation
-// adds its ITEMS vec4s in a fixed order, then a fixed tree in workgroup memory; writes partials[base + w] (=).
+// binding range. Entry `main`: workgroup w owns the ITEMS * WG vec4s from w * ITEMS * WG on (set by adapter in
+// src/kernels/reduce.ts: WG = 8, ITEMS = 512 on software adapters, where each barrier is a costly round of
+// coroutine switches; WG = 256, ITEMS = 8 on GPUs); invocation t adds vec4s t, t + WG, ... (ITEMS of them) in
+// a fixed order, then a fixed tree in workgroup memory; writes partials[base + w] (=).
 // Entry `main_tail`: one invocation adds elements skip .. N-1 (the last N % 4 of a tensor) into partials[base].
 // The final stage (reduce_final.wgsl, grad_norm_final.wgsl) adds the partials in index order.
 // Reference: src/reference/reduce.ts reduceSum, src/reference/grad_norm.ts gradNorm.

@@ -61,6 +61,12 @@ export interface AttentionDims {
    * tests run both).
    */
   textures?: boolean;
+  /**
+   * Layout of the vec4 row passes (softmax, dropout and their backward; T % 4 = 0): `invocation`, one row per
+   * invocation (default on a software adapter), or `lanes`, up to 32 invocations per row (default on GPUs,
+   * where neighbouring invocations then read neighbouring vec4s); tests run both.
+   */
+  rowLayout?: "invocation" | "lanes";
 }
 
 /** Tensors of {@linkcode attentionForward}. */

@@ -10,9 +10,9 @@ import backwardWgsl from "../../shaders/attention_probs_backward.wgsl" with { ty
 import forwardVec4Wgsl from "../../shaders/attention_probs_forward_vec4.wgsl" with { type: "text" };
 import backwardVec4Wgsl from "../../shaders/attention_probs_backward_vec4.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { type Dispatch, grid1d, prepareDispatch } from "../gpu/encoder.ts";
+import { type Dispatch, type Grid, grid1d, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
-import type { Access, KernelSource } from "../gpu/pipeline.ts";
+import type { Access, Kernel, KernelSource } from "../gpu/pipeline.ts";
 import { createTensor, type Tensor } from "../gpu/tensor.ts";
 import type { AttentionDims } from "./attention.ts";
 import {
@@ -52,7 +52,10 @@ const BACKWARD_BINDINGS: readonly Access[] = [
   "read",
   "uniform",
 ];
-/** The row passes: scalar, and vec4 where T and every offset are multiples of 4. */
+/**
+ * The row passes: scalar, and where T and every offset are multiples of 4, vec4 with one row per invocation
+ * (software adapters) or with `lanes` invocations sharing a row (GPUs, so that a warp reads consecutive vec4s).
+ */
 const ROWS = {
   forward: {
     scalar: {
@@ -64,6 +67,12 @@ const ROWS = {
       file: "attention_probs_forward_vec4.wgsl",
       code: withRandom(forwardVec4Wgsl),
       bindings: FORWARD_BINDINGS,
+    },
+    lanes: {
+      file: "attention_probs_forward_vec4.wgsl",
+      code: withRandom(forwardVec4Wgsl),
+      bindings: FORWARD_BINDINGS,
+      entryPoint: "lanes",
     },
   },
   backward: {
@@ -77,22 +86,42 @@ const ROWS = {
       code: withRandom(backwardVec4Wgsl),
       bindings: BACKWARD_BINDINGS,
     },
+    lanes: {
+      file: "attention_probs_backward_vec4.wgsl",
+      code: withRandom(backwardVec4Wgsl),
+      bindings: BACKWARD_BINDINGS,
+      entryPoint: "lanes",
+    },
   },
 } satisfies Record<string, Record<string, KernelSource>>;
 
+/** Invocations per row of the lanes kernels: the largest power of two up to 32 and up to T / 4. */
+export function rowLanes(T: number): number {
+  return 2 ** Math.floor(Math.log2(Math.max(1, Math.min(32, T / 4))));
+}
+
 /**
- * The row pass's kernel: vec4 unless `d.scalar`, T or an element offset is not a multiple of 4 (`flags`: the
- * forward's HAS_ADD and WRITE_DROPPED, 0 or 1).
+ * The row pass's kernel and grid over `rows` rows: vec4 unless `d.scalar`, T or an element offset is not a
+ * multiple of 4, and then one row per invocation or `rowLanes(T)` invocations per row by `d.rowLayout` (default:
+ * `invocation` on a software adapter, else `lanes`); `flags`: the forward's HAS_ADD and WRITE_DROPPED, 0 or 1.
  */
-function rowKernel(
+async function rowKernel(
   gpu: Gpu,
   d: AttentionDims,
   pass: "forward" | "backward",
+  rows: number,
   offsets: number[],
   flags: Record<string, number> = {},
-) {
+): Promise<{ kernel: Kernel; grid: Grid }> {
   const vec4 = !d.scalar && [d.T, ...offsets].every((x) => x % 4 === 0);
-  return gpu.pipelines.get(ROWS[pass][vec4 ? "vec4" : "scalar"], { WG, ...flags });
+  const lanes = vec4 && (d.rowLayout ?? (gpu.isSoftware ? "invocation" : "lanes")) === "lanes";
+  if (!lanes) {
+    const kernel = await gpu.pipelines.get(ROWS[pass][vec4 ? "vec4" : "scalar"], { WG, ...flags });
+    return { kernel, grid: grid1d(gpu, rows, WG) };
+  }
+  const LANES = rowLanes(d.T);
+  const kernel = await gpu.pipelines.get(ROWS[pass].lanes, { WG, LANES, ...flags });
+  return { kernel, grid: grid1d(gpu, rows, WG / LANES) };
 }
 const WG = 64;
 
@@ -171,12 +200,17 @@ export async function forwardChunk(
     .u32(d.layer).u32(d.slot ?? 0).u32(c.b0 * NH * T).u32(c.b0)
     .u32(probs.off).u32(v.scratch?.off ?? 0).u32(v.addMask?.off ?? 0).u32(keyMask.off)
     .u32(v.alpha?.off ?? 0).bytes();
+  const fk = await rowKernel(
+    gpu,
+    d,
+    "forward",
+    rows,
+    [probs.off, v.scratch?.off ?? 0, v.addMask?.off ?? 0, keyMask.off],
+    { HAS_ADD: v.addMask ? 1 : 0, WRITE_DROPPED: v.scratch ? 1 : 0 },
+  );
   const rowPass = prepareDispatch(
     gpu,
-    await rowKernel(gpu, d, "forward", [probs.off, v.scratch?.off ?? 0, v.addMask?.off ?? 0, keyMask.off], {
-      HAS_ADD: v.addMask ? 1 : 0,
-      WRITE_DROPPED: v.scratch ? 1 : 0,
-    }),
+    fk.kernel,
     [
       probs.tensor,
       v.scratch?.tensor ?? await dummy(gpu),
@@ -186,7 +220,7 @@ export async function forwardChunk(
       rng,
     ],
     params,
-    grid1d(gpu, rows, WG),
+    fk.grid,
   );
   const apply = await batchedProduct(gpu, {
     M: T,
@@ -262,9 +296,10 @@ export async function backwardChunk(
     .u32(v.dprobs ? 1 : 0).f32(d.pDrop).f32(1 / (1 - d.pDrop)).u32(d.layer)
     .u32(d.slot ?? 0).u32(c.b0 * NH * T).u32(c.b0).u32(work.off)
     .u32(dS.off).u32(v.dprobs?.off ?? 0).u32(probs.off).u32(v.alpha?.off ?? 0).bytes();
+  const bk = await rowKernel(gpu, d, "backward", rows, [work.off, dS.off, v.dprobs?.off ?? 0, probs.off]);
   const rowPass = prepareDispatch(
     gpu,
-    await rowKernel(gpu, d, "backward", [work.off, dS.off, v.dprobs?.off ?? 0, probs.off]),
+    bk.kernel,
     [
       work.tensor,
       dS.tensor,
@@ -274,7 +309,7 @@ export async function backwardChunk(
       rng,
     ],
     params,
-    grid1d(gpu, rows, WG),
+    bk.grid,
   );
   if (dprobsOnly) return [dP, rowPass];
   const scale = 1 / Math.sqrt(hs);

@@ -16,7 +16,11 @@ import { bucketsLength } from "./embedding_ids.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
 
 const FORWARD_WG = 256;
-const BACKWARD_WG = 64;
+/**
+ * The backward's workgroups by layout: `bucket` (software adapters) one workgroup of 64 per distinct row, over
+ * all C columns; `columns` (GPUs) one per distinct row and block of 128 columns, one column per invocation.
+ */
+const BACKWARD_LAYOUTS = { bucket: { WG: 64 }, columns: { WG: 128 } } as const;
 
 const FORWARD: KernelSource = {
   file: "embedding_forward.wgsl",
@@ -34,6 +38,11 @@ const BACKWARD: KernelSource = {
 export interface EmbeddingDims {
   N: number;
   C: number;
+  /**
+   * The backward's workgroup layout (see BACKWARD_LAYOUTS; the same bits either way). Default: `bucket` on a
+   * software adapter, else `columns`.
+   */
+  layout?: "bucket" | "columns";
 }
 
 /** A row range of a (rows, C) table and its binding. */
@@ -159,7 +168,11 @@ export async function embeddingBackward(
   const { N, C } = d;
   assertSize(k, "dout", t.dout, N * C, `N*C = ${N}*${C}`);
   assertFits(gpu, k, { dout: t.dout });
-  const kernel = await gpu.pipelines.get(BACKWARD, { WG: BACKWARD_WG });
+  const layout = d.layout ?? (gpu.isSoftware ? "bucket" : "columns");
+  const { WG } = BACKWARD_LAYOUTS[layout];
+  const cols = layout === "bucket" ? Math.max(C, 1) : WG;
+  const kernel = await gpu.pipelines.get(BACKWARD, { WG });
+  const grid = grid1d(gpu, Math.max(N, 1), 1); // buckets (x, y); column blocks along z
   const out: Dispatch[] = [];
   for (
     const [table, buckets] of [["dwte", "wteBuckets"], ["dwpe", "wpeBuckets"], [
@@ -177,8 +190,8 @@ export async function embeddingBackward(
         gpu,
         kernel,
         [chunk.binding, t[buckets], t.dout],
-        new ParamPack().u32(N).u32(C).u32(chunk.row0).u32(chunk.rows).bytes(),
-        grid1d(gpu, Math.max(N, 1), 1),
+        new ParamPack().u32(N).u32(C).u32(chunk.row0).u32(chunk.rows).u32(cols).bytes(),
+        [grid[0], grid[1] ?? 1, Math.max(1, Math.ceil(C / cols))],
       ));
     }
   }

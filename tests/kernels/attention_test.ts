@@ -138,13 +138,10 @@ gpuCase("odd, dprobs only (attribution)", {
 gpuCase("aligned, dprobs only", { B: 2, T: 32, C: 16, NH: 2, lens: [32, 20], ...full, dprobsOnly: true });
 gpuCase("odd, no dprobs, no masks", { B: 2, T: 13, C: 15, NH: 3, pDrop: 0, layer: 0, dprobs: false });
 // The vec4 row pass without the AD-DROP mask and without dropout (its HAS_ADD and WRITE_DROPPED off).
+const plain16 = { B: 2, T: 16, C: 16, NH: 2, pDrop: 0, layer: 0 };
 gpuCase("aligned, no dropout, no masks", {
-  B: 2,
-  T: 16,
-  C: 16,
-  NH: 2,
-  pDrop: 0,
-  layer: 0,
+  ...plain16,
+  rowLayout: "invocation",
   kernel: "attention_probs_forward_vec4.wgsl[WG=64,HAS_ADD=0,WRITE_DROPPED=0]",
 });
 // Workgroup boundaries. Tiles (rows x columns of a product): 8 x 8 blocks 32 x 64 (software) / 64 x 64
@@ -204,6 +201,30 @@ for (const T of [5, 16, 17, 63, 64, 65]) {
   gpuCase("tiled products", { B: 2, T, C: 24, NH: 2, lens: [T, Math.max(1, T - 3)], ...full, ...tiled });
 }
 gpuCase("every key of example 1 padded", { B: 2, T: 8, C: 8, NH: 2, lens: [8, 0], ...full });
+// The GPUs' row passes (rowLayout "lanes", their default): 1, 2, 4, 8, 16 and 32 invocations per row, a row
+// of 33 vec4s over 32 lanes, partial workgroups (rows not a multiple of 64 / lanes), everything on.
+for (
+  const [T, B, NH] of [[4, 1, 3], [8, 2, 2], [12, 1, 3], [16, 2, 2], [36, 1, 1], [68, 1, 1], [132, 1, 1]]
+) {
+  const lanes = { rowLayout: "lanes", kernel: "attention_probs_forward_vec4.wgsl[WG=64,LANES=" } as const;
+  gpuCase("row passes in lanes", { B, T, C: 8 * NH, NH, lens: [T, T - 3].slice(0, B), ...full, ...lanes });
+}
+gpuCase("row passes in lanes, dprobs only", {
+  B: 2,
+  T: 32,
+  C: 16,
+  NH: 2,
+  lens: [32, 20],
+  ...full,
+  dprobsOnly: true,
+  rowLayout: "lanes",
+  kernel: "attention_probs_backward_vec4.wgsl[WG=64,LANES=8]",
+});
+gpuCase("row passes in lanes, no dropout, no masks", {
+  ...plain16,
+  rowLayout: "lanes",
+  kernel: "attention_probs_forward_vec4.wgsl[WG=64,LANES=4,HAS_ADD=0,WRITE_DROPPED=0]",
+});
 // BERT-base slice with padding, no AD-DROP mask, dropout 0.1: the adapter's default kernels, then the 32 x 16
 // block from storage buffers and the 8 x 8 block.
 const bertSlice = { B: 1, T: 128, C: 768, NH: 12, lens: [100], pDrop: 0.1, layer: 0 };
@@ -216,6 +237,11 @@ gpuCase("BERT-base slice, 32 x 16 block from storage", {
 });
 gpuCase("BERT-base slice, 8 x 8 block", { ...bertSlice, block: 8, kernel: "attention_matmul_vec8" });
 gpuCase("BERT-base slice, tiled products", { ...bertSlice, tiled: true, kernel: "matmul_tiled.wgsl" });
+gpuCase("BERT-base slice, row passes in lanes", {
+  ...bertSlice,
+  rowLayout: "lanes",
+  kernel: "attention_probs_backward_vec4.wgsl[WG=64,LANES=32]",
+});
 
 Deno.test("attention reference backward matches finite differences (dqkv, dprobs, alpha)", () => {
   const c: Case = { B: 2, T: 5, C: 6, NH: 2, lens: [5, 3], add: true, alpha: true, pDrop: 0.3, layer: 1 };

@@ -20,7 +20,7 @@ interface Case {
 }
 
 /** Runs forward and backward on `g`; checks against the reference; returns the GPU outputs. */
-async function check(g: Gpu, s: Case): Promise<Float32Array[]> {
+async function check(g: Gpu, s: Case, layout?: "bucket" | "columns"): Promise<Float32Array[]> {
   const { B, T, C, V, P } = s;
   const N = B * T;
   const rng = new Rng(N * 7 + C + V);
@@ -56,7 +56,7 @@ async function check(g: Gpu, s: Case): Promise<Float32Array[]> {
     wttBuckets: await u32(embeddingBuckets(types, 2)),
   };
   const fwd = await gpu.embeddingForward(g, t, { N, C });
-  const bwd = await gpu.embeddingBackward(g, b, { N, C });
+  const bwd = await gpu.embeddingBackward(g, b, { N, C, layout });
   await runDispatches(g, [...fwd, ...bwd]);
   const out = await readFloats(g, t.out);
   const ix = { ids, posIds: pos, typeIds: types };
@@ -81,8 +81,9 @@ async function check(g: Gpu, s: Case): Promise<Float32Array[]> {
   return [...got, new Float32Array([fwd.length, bwd.length])];
 }
 
-// Forward WG = 256 elements: N*C = 255, 256, 257; backward WG = 64 columns: C = 63, 64, 65; an odd shape; a
-// BERT-base slice (B = 2, T = 128, C = 768, 512 positions, a 2000-row word table).
+// Forward WG = 256 elements: N*C = 255, 256, 257; backward WG = 64 columns (bucket layout) or blocks of 128
+// (columns layout): C = 63, 64, 65, 129, 257; an odd shape; a BERT-base slice (B = 2, T = 128, C = 768, 512
+// positions, a 2000-row word table).
 const CASES: Case[] = [
   { B: 3, T: 15, C: 65, V: 50, P: 20, roberta: true },
   { B: 1, T: 5, C: 51, V: 30, P: 8, roberta: false },
@@ -90,6 +91,7 @@ const CASES: Case[] = [
   { B: 1, T: 1, C: 257, V: 30, P: 8, roberta: true },
   { B: 2, T: 5, C: 63, V: 30, P: 8, roberta: true },
   { B: 2, T: 5, C: 65, V: 30, P: 8, roberta: false },
+  { B: 2, T: 3, C: 129, V: 30, P: 8, roberta: false },
   { B: 2, T: 128, C: 768, V: 2000, P: 512, roberta: true },
 ];
 
@@ -98,6 +100,10 @@ for (const s of CASES) {
     const a = await check(g, s);
     const b = await check(g, s);
     a.forEach((x, i) => assert.deepEqual(b[i], x, "bit-identical on a second run"));
+    // The other backward layout (workgroups per row and column block, or per row) gives the same bits.
+    const other = g.isSoftware ? "columns" : "bucket";
+    const c = await check(g, s, other);
+    a.forEach((x, i) => assert.deepEqual(c[i], x, `the ${other} layout gives the same bits`));
   });
 }
 
@@ -107,6 +113,8 @@ gpuTest(
     const s = { B: 2, T: 7, C: 16, V: 50, P: 8, roberta: true };
     const whole = await check(g, s);
     const split = await withGpu({ maxBindingBytes: 1024 }, (small) => check(small, s));
+    const splitColumns = await withGpu({ maxBindingBytes: 1024 }, (small) => check(small, s, "columns"));
+    splitColumns.forEach((x, i) => assert.deepEqual(split[i], x, "the columns layout, chunked"));
     // V * C * 4 = 3200 bytes in chunks of 16 rows (1024 bytes): 4 forward dispatches, 4 + 1 + 1 backward.
     assert.deepEqual([...split[4]], [4, 6]);
     assert.deepEqual([...whole[4]], [1, 3]);

@@ -20,14 +20,33 @@ async function sumOnGpu(g: Gpu, data: Float32Array): Promise<{ value: number; di
   return { value, dispatches: d.length };
 }
 
-// One first-stage workgroup adds 16384 floats: boundaries 16383, 16384, 16385; odd shapes; a BERT-base slice.
-for (const n of [1, 3, 45 * 65, 16383, 16384, 16385, 128 * 768]) {
-  gpuTest(`reduceSum, N = ${n}`, async (g) => {
-    const data = new Rng(n).floats(n, 0.5, 1.5);
-    const { value } = await sumOnGpu(g, data);
-    assertClose([value], [ref.reduceSum(data)], { atol: 0, rtol: 2e-6, name: "sum" });
-  });
+// One first-stage workgroup adds 16384 floats on software adapters and 8192 on GPUs: both shapes at both
+// boundaries (N - 1, N, N + 1), odd shapes and a BERT-base slice.
+for (const kernels of ["software", "hardware"] as const) {
+  for (const n of [1, 3, 45 * 65, 8191, 8192, 8193, 16383, 16384, 16385, 128 * 768]) {
+    gpuTest(`reduceSum, ${kernels} kernels, N = ${n}`, async () => {
+      await withGpu({ kernels }, async (g) => {
+        const data = new Rng(n).floats(n, 0.5, 1.5);
+        const { value } = await sumOnGpu(g, data);
+        assertClose([value], [ref.reduceSum(data)], { atol: 0, rtol: 2e-6, name: "sum" });
+      });
+    });
+  }
 }
+
+gpuTest(
+  "reduceSum's first stage: 16384 floats per workgroup on software adapters, 8192 on GPUs",
+  async () => {
+    for (const [kernels, per] of [["software", 16384], ["hardware", 8192]] as const) {
+      await withGpu({ kernels }, (g) => {
+        assert.equal(gpu.reducePartialCount(g, [per]), 1);
+        assert.equal(gpu.reducePartialCount(g, [per + 4]), 2);
+        assert.equal(gpu.reducePartialCount(g, [per + 1]), 2, "the body and the tail");
+        return Promise.resolve();
+      });
+    }
+  },
+);
 
 gpuTest("reduceSum is bit-identical run to run, with and without a split binding", async (g) => {
   const data = new Rng(9).floats(100003);
