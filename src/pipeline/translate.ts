@@ -33,6 +33,7 @@ import { startedWith } from "./resume.ts";
 import { writeRunResults } from "./run_results.ts";
 import { IGNORE_INDEX, loadTokenizer, type TextTokenizer } from "../model/tokenizer.ts";
 import { loadMarianTokenizers, type MarianTokenizers } from "../model/marian_tokenizer.ts";
+import { paddedLength } from "./tokenize.ts";
 import type { TrainOptions } from "../cli/train_options.ts";
 import { AdDropSeq2Seq, isAdDropEpoch } from "./addrop_seq2seq.ts";
 import { runSizes } from "./evaluate.ts";
@@ -132,12 +133,20 @@ export async function saveTranslationTokenizers(dir: string, tok: TranslationTok
 }
 
 /**
- * Pads pairs into one batch of T = the longest source or target: source ids with pad and attention mask 0,
- * labels with -100, decoder inputs = the labels shifted right behind `startId` (HF's `shift_tokens_right`).
+ * Pads pairs into one batch of T = the longest source or target, rounded up to a multiple of 8 within `limit`
+ * (the model's maxLength; see {@linkcode paddedLength}; default 0: not rounded): source ids with pad and
+ * attention mask 0, labels with -100, decoder inputs = the labels shifted right behind `startId` (HF's
+ * `shift_tokens_right`). Padded source keys are masked and padded target positions come after every real one
+ * (causal), so the padding changes no result.
  */
-export function collatePairs(items: readonly EncodedPair[], padId: number, startId: number): Seq2SeqBatch {
+export function collatePairs(
+  items: readonly EncodedPair[],
+  padId: number,
+  startId: number,
+  limit = 0,
+): Seq2SeqBatch {
   const B = items.length;
-  const T = Math.max(1, ...items.map((p) => Math.max(p.source.length, p.target.length)));
+  const T = paddedLength(Math.max(1, ...items.map((p) => Math.max(p.source.length, p.target.length))), limit);
   const inputIds = new Int32Array(B * T).fill(padId);
   const attentionMask = new Int32Array(B * T);
   const decoderInputIds = new Int32Array(B * T).fill(padId);
@@ -199,7 +208,12 @@ export async function translationLoss(
   let sum = 0;
   let tokens = 0;
   for (let i = 0; i < items.length; i += batchSize) {
-    const batch = collatePairs(items.slice(i, i + batchSize), padId, m.cfg.decoderStartTokenId);
+    const batch = collatePairs(
+      items.slice(i, i + batchSize),
+      padId,
+      m.cfg.decoderStartTokenId,
+      m.options.maxLength,
+    );
     const prog = await m.program(batch.B, batch.T, "eval");
     m.writeBatch(batch);
     m.setStep(0, 0);
@@ -274,7 +288,7 @@ export async function trainTranslation(
   info(`${trainItems.length} training pairs, ${validItems.length} validation pairs, longest ${maxT} tokens`);
   const model = await MarianModel.create(gpu, loaded, {
     maxBatch: o.batchSize,
-    maxLength: maxT,
+    maxLength: paddedLength(maxT, cfg.maxPositionEmbeddings),
     dropout: o.hiddenDropout,
     attentionDropout: o.attentionDropout,
   });
@@ -317,6 +331,7 @@ export async function trainTranslation(
         groups[g].map((i) => trainItems[i]),
         cfg.padTokenId,
         cfg.decoderStartTokenId,
+        model.options.maxLength,
       );
       const last = (g + 1) % accumulation === 0 || g === groups.length - 1;
       const lr = learningRate(o.lrSchedule, o.learningRate, state.step, total, warmup);

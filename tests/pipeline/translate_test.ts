@@ -12,7 +12,12 @@ import { AdDropSeq2Seq } from "../../src/pipeline/addrop_seq2seq.ts";
 import { evaluate } from "../../src/pipeline/evaluate_run.ts";
 import { predict } from "../../src/pipeline/predict.ts";
 import { train } from "../../src/pipeline/run.ts";
-import { collatePairs, encodePair, readTranslationPairs } from "../../src/pipeline/translate.ts";
+import {
+  collatePairs,
+  encodePair,
+  readTranslationPairs,
+  translationLoss,
+} from "../../src/pipeline/translate.ts";
 import { parseTrainOptions } from "../../src/cli/train_options.ts";
 import { readJson, readJsonl, tmpFiles } from "../_util/e2e.ts";
 import { gpuTest } from "../_util/gpu.ts";
@@ -35,6 +40,38 @@ Deno.test("collatePairs: labels padded with -100, decoder inputs shifted right b
   assert.deepEqual(Array.from(b.labels!), [7, 0, -100, -100, 9, 10, 11, 0]);
   // HF's shift_tokens_right: [start, labels[:-1]] with -100 read as pad.
   assert.deepEqual(Array.from(b.decoderInputIds), [47, 7, 0, 47, 47, 9, 10, 11]);
+});
+
+Deno.test("collatePairs rounds T up to a multiple of 8 within the limit; the padding is inert", () => {
+  const pairs = [{ source: [5, 6, 0], target: [7, 0] }, { source: [8, 0], target: [9, 10, 11, 0] }];
+  const b = collatePairs(pairs, 47, 47, 64);
+  assert.equal(b.T, 8);
+  assert.deepEqual(Array.from(b.attentionMask).slice(8), [1, 1, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(Array.from(b.labels!).slice(8), [9, 10, 11, 0, -100, -100, -100, -100]);
+  assert.deepEqual(Array.from(b.decoderInputIds).slice(8), [47, 9, 10, 11, 0, 47, 47, 47]);
+  assert.equal(collatePairs(pairs, 47, 47, 6).T, 6, "capped at the limit");
+});
+
+gpuTest("translation loss is the same with batches padded to a multiple of 8", async (gpu) => {
+  const loaded = await loadMarian(gpu, DIR);
+  const tok = await loadTokenizer(DIR);
+  const items = (await readTranslationPairs(PAIRS)).pairs.slice(0, 6)
+    .map((p) => encodePair({ source: tok, target: tok }, p));
+  const longest = Math.max(...items.map((p) => Math.max(p.source.length, p.target.length)));
+  assert.ok(longest % 8 !== 0, `the longest pair has ${longest} tokens`);
+  const loss = async (maxLength: number) => {
+    const m = await MarianModel.create(gpu, loaded, { maxBatch: 6, maxLength });
+    try {
+      return await translationLoss(m, items, 6, tok.padId);
+    } finally {
+      m.destroy();
+    }
+  };
+  const exact = await loss(longest);
+  const padded = await loss(longest + 8);
+  assert.ok(Number.isFinite(exact) && exact > 0, `loss ${exact}`);
+  assertClose([padded], [exact], { atol: 0, rtol: 2e-6, name: "loss" });
+  loaded.store.destroy();
 });
 
 Deno.test("readTranslationPairs: a row without the target column names file, line and column", async () => {
