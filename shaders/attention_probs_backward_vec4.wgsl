@@ -75,22 +75,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // adds each lane's share, then the lanes' shares by a fixed tree in workgroup memory (deterministic, in another
 // order than `main`'s). Rows past the end take part in the barriers and store nothing.
 
-var<workgroup> red: array<f32, WG>;
-
 @compute @workgroup_size(WG)
 fn lanes(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  let lane = lid % LANES;
-  let lrow = (wid.x + wid.y * nwg.x) * (WG / LANES) + lid / LANES;
+  let lrow = lanes_row(wid, lid, nwg);
   let r = row_at(min(lrow, p.rows - 1u));  // rows past the end read the last row and store nothing
-  red[lid] = dot_share(r, lane, LANES, lrow < p.rows);
-  workgroupBarrier();
-  for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lrow < p.rows) { write_grads(r, lane, LANES, r.al * red[lid - lane]); }
+  let dot = lanes_sum(lid, dot_share(r, lid % LANES, LANES, lrow < p.rows));
+  if (lrow < p.rows) { write_grads(r, lid % LANES, LANES, r.al * dot); }
 }

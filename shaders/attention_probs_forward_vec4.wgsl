@@ -91,32 +91,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // lanes' pairs combine by a fixed tree in workgroup memory (deterministic, in another order than `main`'s).
 // Rows past the end take part in the barriers and store nothing.
 
-var<workgroup> red_max: array<f32, WG>;
-var<workgroup> red_sum: array<f32, WG>;
-
 @compute @workgroup_size(WG)
 fn lanes(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  let lane = lid % LANES;
-  let lrow = (wid.x + wid.y * nwg.x) * (WG / LANES) + lid / LANES;
+  let lrow = lanes_row(wid, lid, nwg);
   let r = row_at(min(lrow, p.rows - 1u));  // rows past the end read the last row and store nothing
-  // Each lane's max and sum, then the lanes' tree.
-  let ms = max_sum(r, lane, LANES);
-  red_max[lid] = ms.x;
-  red_sum[lid] = ms.y;
-  workgroupBarrier();
-  for (var s = LANES / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) {
-      let m1 = red_max[lid];
-      let m2 = red_max[lid + s];
-      let m = max(m1, m2);
-      red_sum[lid] = red_sum[lid] * exp(m1 - m) + red_sum[lid + s] * exp(m2 - m);
-      red_max[lid] = m;
-    }
-    workgroupBarrier();
-  }
-  if (lrow < p.rows) { write_probs(r, lane, LANES, red_max[lid - lane], red_sum[lid - lane]); }
+  let ms = lanes_max_sum(lid, max_sum(r, lid % LANES, LANES));
+  if (lrow < p.rows) { write_probs(r, lid % LANES, LANES, ms.x, ms.y); }
 }

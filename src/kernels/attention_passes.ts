@@ -33,6 +33,7 @@ import {
   uses,
 } from "./attention_matmul.ts";
 import { withRandom } from "./random_wgsl.ts";
+import { rowLanes, withRowLanes } from "./row_lanes.ts";
 
 const FORWARD_BINDINGS: readonly Access[] = [
   "read_write",
@@ -56,6 +57,16 @@ const BACKWARD_BINDINGS: readonly Access[] = [
  * The row passes: scalar, and where T and every offset are multiples of 4, vec4 with one row per invocation
  * (software adapters) or with `lanes` invocations sharing a row (GPUs, so that a warp reads consecutive vec4s).
  */
+const FORWARD_VEC4: KernelSource = {
+  file: "attention_probs_forward_vec4.wgsl",
+  code: withRandom(withRowLanes(forwardVec4Wgsl)),
+  bindings: FORWARD_BINDINGS,
+};
+const BACKWARD_VEC4: KernelSource = {
+  file: "attention_probs_backward_vec4.wgsl",
+  code: withRandom(withRowLanes(backwardVec4Wgsl)),
+  bindings: BACKWARD_BINDINGS,
+};
 const ROWS = {
   forward: {
     scalar: {
@@ -63,17 +74,8 @@ const ROWS = {
       code: withRandom(forwardWgsl),
       bindings: FORWARD_BINDINGS,
     },
-    vec4: {
-      file: "attention_probs_forward_vec4.wgsl",
-      code: withRandom(forwardVec4Wgsl),
-      bindings: FORWARD_BINDINGS,
-    },
-    lanes: {
-      file: "attention_probs_forward_vec4.wgsl",
-      code: withRandom(forwardVec4Wgsl),
-      bindings: FORWARD_BINDINGS,
-      entryPoint: "lanes",
-    },
+    vec4: FORWARD_VEC4,
+    lanes: { ...FORWARD_VEC4, entryPoint: "lanes" },
   },
   backward: {
     scalar: {
@@ -81,24 +83,10 @@ const ROWS = {
       code: withRandom(backwardWgsl),
       bindings: BACKWARD_BINDINGS,
     },
-    vec4: {
-      file: "attention_probs_backward_vec4.wgsl",
-      code: withRandom(backwardVec4Wgsl),
-      bindings: BACKWARD_BINDINGS,
-    },
-    lanes: {
-      file: "attention_probs_backward_vec4.wgsl",
-      code: withRandom(backwardVec4Wgsl),
-      bindings: BACKWARD_BINDINGS,
-      entryPoint: "lanes",
-    },
+    vec4: BACKWARD_VEC4,
+    lanes: { ...BACKWARD_VEC4, entryPoint: "lanes" },
   },
 } satisfies Record<string, Record<string, KernelSource>>;
-
-/** Invocations per row of the lanes kernels: the largest power of two up to 32 and up to T / 4. */
-export function rowLanes(T: number): number {
-  return 2 ** Math.floor(Math.log2(Math.max(1, Math.min(32, T / 4))));
-}
 
 /**
  * The row pass's kernel and grid over `rows` rows: vec4 unless `d.scalar`, T or an element offset is not a

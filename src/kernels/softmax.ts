@@ -9,10 +9,11 @@ import softmaxBackwardWgsl from "../../shaders/softmax_backward.wgsl" with { typ
 import softmaxBackwardVec4Wgsl from "../../shaders/softmax_backward_vec4.wgsl" with { type: "text" };
 import softmaxForwardVec4Wgsl from "../../shaders/softmax_forward_vec4.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
-import { type Dispatch, grid1d, prepareDispatch } from "../gpu/encoder.ts";
+import { type Dispatch, type Grid, grid1d, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
-import type { KernelSource } from "../gpu/pipeline.ts";
+import type { Kernel, KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
+import { rowLanes, withRowLanes } from "./row_lanes.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
 
 /** Dimensions of {@linkcode softmaxForward} / {@linkcode softmaxBackward}. */
@@ -24,6 +25,12 @@ export interface SoftmaxDims {
    * of the loads, which is what a software adapter such as llvmpipe pays for.
    */
   scalar?: boolean;
+  /**
+   * Layout of the vec4 kernels: `invocation`, one row per invocation (default on a software adapter), or
+   * `lanes`, up to 32 neighbouring invocations per row (default on GPUs, where a warp then reads neighbouring
+   * vec4s instead of vec4s a row apart).
+   */
+  layout?: "invocation" | "lanes";
 }
 
 const WG = 64;
@@ -40,16 +47,32 @@ const BACKWARD: KernelSource = {
 const FORWARD_VEC4: KernelSource = {
   ...FORWARD,
   file: "softmax_forward_vec4.wgsl",
-  code: softmaxForwardVec4Wgsl,
+  code: withRowLanes(softmaxForwardVec4Wgsl),
 };
 const BACKWARD_VEC4: KernelSource = {
   ...BACKWARD,
   file: "softmax_backward_vec4.wgsl",
-  code: softmaxBackwardVec4Wgsl,
+  code: withRowLanes(softmaxBackwardVec4Wgsl),
 };
 
 function vec4(d: SoftmaxDims): boolean {
   return !d.scalar && d.cols % 4 === 0;
+}
+
+/** The kernel and grid: scalar, vec4 one row per invocation, or vec4 in lanes (see SoftmaxDims.layout). */
+async function rowKernel(
+  gpu: Gpu,
+  d: SoftmaxDims,
+  scalar: KernelSource,
+  vec: KernelSource,
+): Promise<{ kernel: Kernel; grid: Grid }> {
+  if (!vec4(d)) return { kernel: await gpu.pipelines.get(scalar, { WG }), grid: grid1d(gpu, d.rows, WG) };
+  if ((d.layout ?? (gpu.isSoftware ? "invocation" : "lanes")) === "invocation") {
+    return { kernel: await gpu.pipelines.get(vec, { WG }), grid: grid1d(gpu, d.rows, WG) };
+  }
+  const LANES = rowLanes(d.cols);
+  const kernel = await gpu.pipelines.get({ ...vec, entryPoint: "lanes" }, { WG, LANES });
+  return { kernel, grid: grid1d(gpu, d.rows, WG / LANES) };
 }
 
 function check(kernel: string, d: SoftmaxDims, t: Record<string, Tensor>): void {
@@ -62,7 +85,8 @@ function check(kernel: string, d: SoftmaxDims, t: Record<string, Tensor>): void 
 }
 
 /**
- * Prepares `out[r, :] = softmax(inp[r, :])`; one row per invocation, vec4 loads where cols % 4 = 0.
+ * Prepares `out[r, :] = softmax(inp[r, :])`; vec4 loads where cols % 4 = 0 (one row per invocation, or rows in
+ * lanes on GPUs).
  *
  * @example
  * ```ts
@@ -80,9 +104,9 @@ export async function softmaxForward(
   d: SoftmaxDims,
 ): Promise<Dispatch> {
   check("softmaxForward", d, t);
-  const kernel = await gpu.pipelines.get(vec4(d) ? FORWARD_VEC4 : FORWARD, { WG });
   const params = new ParamPack().u32(d.rows).u32(d.cols).bytes();
-  return prepareDispatch(gpu, kernel, [t.out, t.inp], params, grid1d(gpu, d.rows, WG));
+  const { kernel, grid } = await rowKernel(gpu, d, FORWARD, FORWARD_VEC4);
+  return prepareDispatch(gpu, kernel, [t.out, t.inp], params, grid);
 }
 
 /** Prepares `dinp = out * (dout - sum(dout * out))` per row (written, =); vec4 loads where cols % 4 = 0. */
@@ -92,7 +116,7 @@ export async function softmaxBackward(
   d: SoftmaxDims,
 ): Promise<Dispatch> {
   check("softmaxBackward", d, t);
-  const kernel = await gpu.pipelines.get(vec4(d) ? BACKWARD_VEC4 : BACKWARD, { WG });
   const params = new ParamPack().u32(d.rows).u32(d.cols).bytes();
-  return prepareDispatch(gpu, kernel, [t.dinp, t.dout, t.out], params, grid1d(gpu, d.rows, WG));
+  const { kernel, grid } = await rowKernel(gpu, d, BACKWARD, BACKWARD_VEC4);
+  return prepareDispatch(gpu, kernel, [t.dinp, t.dout, t.out], params, grid);
 }

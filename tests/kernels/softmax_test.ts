@@ -10,7 +10,15 @@ import { Rng } from "../_util/rng.ts";
 
 // WG = 64 rows per workgroup: boundaries 63, 64, 65; an odd shape; a BERT-base slice (12 heads x 128 x 128);
 // the vec4 kernels where cols % 4 = 0 (cols = 4, 8, 128) and the scalar ones forced there too.
-const SHAPES: { rows: number; cols: number; scalar?: boolean }[] = [
+// The GPUs' `lanes` layout: 1, 2, 8 and 32 invocations per row (cols 4, 8, 36, 132: 33 vec4s over 32 lanes),
+// rows not a multiple of a workgroup's rows.
+const SHAPES: { rows: number; cols: number; scalar?: boolean; layout?: "invocation" | "lanes" }[] = [
+  { rows: 63, cols: 4, layout: "lanes" },
+  { rows: 65, cols: 8, layout: "lanes" },
+  { rows: 45, cols: 36, layout: "lanes" },
+  { rows: 33, cols: 132, layout: "lanes" },
+  { rows: 12 * 128, cols: 128, layout: "lanes" },
+  { rows: 12 * 128, cols: 128, layout: "invocation" },
   { rows: 45, cols: 65 },
   { rows: 63, cols: 7 },
   { rows: 64, cols: 1 },
@@ -23,7 +31,7 @@ const SHAPES: { rows: number; cols: number; scalar?: boolean }[] = [
 ];
 
 for (const d of SHAPES) {
-  const kind = d.scalar || d.cols % 4 !== 0 ? "scalar" : "vec4";
+  const kind = d.scalar || d.cols % 4 !== 0 ? "scalar" : `vec4${d.layout ? `, ${d.layout}` : ""}`;
   gpuTest(`softmax forward and backward (${kind}) rows=${d.rows} cols=${d.cols}`, async (g) => {
     const rng = new Rng(d.rows * 3 + d.cols);
     const n = d.rows * d.cols;
@@ -38,6 +46,11 @@ for (const d of SHAPES) {
       await gpu.softmaxForward(g, { out, inp: tInp }, d),
       await gpu.softmaxBackward(g, { dinp, dout: tDout, out }, d),
     ];
+    if (d.layout) {
+      const lanes = d.layout === "lanes";
+      assert.equal(ds[0].kernel.name.includes("LANES="), lanes, ds[0].kernel.name);
+      assert.equal(ds[1].kernel.name.includes("LANES="), lanes, ds[1].kernel.name);
+    }
     await runDispatches(g, ds);
     const o = await readFloats(g, out);
     const di = await readFloats(g, dinp);
