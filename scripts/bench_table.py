@@ -68,6 +68,10 @@ if "bert_mini_plain_step_by_kernel" in R:
     k = "bert_mini_plain_step_by_kernel"
     fam = sorted(((n[len(k) + 1:], m(n)) for n in R if n.startswith(k + "_")), key=lambda x: -x[1])
     rows.append(row(k, f(m(k), "ms"), "timestamps: " + ", ".join(f"{n} {100 * v / m(k):.0f}%" for n, v in fam[:3])))
+if "bert_mini_plain_step_t127" in R:
+    rows.append(row("bert_mini_plain_step_t127", f(m("bert_mini_plain_step_t127"), "ms"),
+                    f"T = 127 unpadded: {m('bert_mini_plain_step_t127_ratio'):.2f}x the T = 128 step "
+                    "(why batches pad to 8)"))
 if "default_model_plain_step_in_flight" in R:
     rows.append(row("default_model_plain_step_in_flight", f(m("default_model_plain_step_in_flight"), "ms"),
                     f"{m('default_model_plain_step_speedup'):.2f}x as fast as awaited steps "
