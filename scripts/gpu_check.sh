@@ -5,7 +5,10 @@
 # and transformers with CUDA.
 #
 #   bash scripts/gpu_check.sh                  # all steps
-#   STEPS="tests bench" BENCH_FILTER=matmul bash scripts/gpu_check.sh
+#   STEPS="tests bench" BENCH_FILTER=matmul,attention_fwd_bwd bash scripts/gpu_check.sh
+#
+# BENCH_FILTER: comma-separated texts, the cases whose names contain one of them. bench.json is rewritten after
+# each case, so a bench step cut short by its limit keeps what it finished.
 #
 # Limits (seconds): TESTS_LIMIT (default 300), BENCH_LIMIT (900), PEER_LIMIT (300).
 set -uo pipefail

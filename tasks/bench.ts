@@ -1,7 +1,8 @@
 /**
- * `deno task bench [--filter TEXT] [--json FILE] [--markdown]`: runs every case of `bench/*_bench.ts` on one
- * device and prints a table; `--json FILE` also writes every figure as
- * `{"adapter", "date", "results": [{"name", "unit", "median", "min", "max"}]}`.
+ * `deno task bench [--filter TEXT[,TEXT...]] [--json FILE] [--markdown]`: runs every case of `bench/*_bench.ts`
+ * (or those whose name contains one of the filter's texts) on one device and prints a table; `--json FILE` also
+ * writes every figure as `{"adapter", "date", "results": [{"name", "unit", "median", "min", "max"}]}`, rewritten
+ * after each case, so a run cut short (a time limit on a borrowed GPU) keeps the cases it finished.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import { writeFileAtomic } from "../src/io/atomic.ts";
 
 const program = new Command("bench")
   .description("run the GPU benchmarks of bench/*_bench.ts")
-  .option("--filter <text>", "only cases whose name contains this text")
+  .option("--filter <texts>", "only cases whose name contains this text (or one of these, comma-separated)")
   .option("--json <file>", "also write the results as JSON")
   .option("--markdown", "print the table as Markdown (for the README)");
 program.parse(["deno", "bench", ...Deno.args]);
@@ -28,8 +29,14 @@ const adapter = `${first.description.name} (${first.description.kind})`;
 first.destroy();
 console.error(`adapter: ${adapter}`);
 const results: BenchResult[] = [];
-for (const c of cases) {
-  if (opts.filter && !c.name.includes(opts.filter)) continue;
+const date = new Date().toISOString().slice(0, 10);
+const filters = opts.filter?.split(",").map((x) => x.trim()).filter((x) => x) ?? [];
+const selected = cases.filter((c) => !filters.length || filters.some((f) => c.name.includes(f)));
+if (!selected.length) {
+  console.error(`no benchmark's name contains ${filters.map((f) => `'${f}'`).join(" or ")}`);
+  Deno.exit(2);
+}
+for (const c of selected) {
   console.error(`running ${c.name} ...`);
   // A fresh device per case: on lavapipe, timestamp queries of passes recorded after a pass that wrote a
   // storage texture (the packed matmul) read near zero on the same device (measured: a 30 ms matmul as
@@ -44,9 +51,9 @@ for (const c of cases) {
     );
   }
   gpu.destroy();
+  if (opts.json) await writeJson(opts.json);
 }
 
-const date = new Date().toISOString().slice(0, 10);
 if (opts.markdown) {
   console.log(`Adapter: ${adapter}, ${date}, \`deno task bench\`\n`);
   console.log("| benchmark | median | min | max | unit | note |\n|---|---:|---:|---:|---|---|");
@@ -58,10 +65,11 @@ if (opts.markdown) {
 } else {
   for (const r of results) console.log(`${r.name.padEnd(44)} ${fmt(r.median).padStart(10)} ${r.unit}`);
 }
-if (opts.json) {
-  const json = JSON.stringify({ adapter, date, results }, null, 2) + "\n";
-  await writeFileAtomic(opts.json, json);
-  console.error(`wrote ${opts.json}`);
+if (opts.json) console.error(`wrote ${opts.json}`);
+
+/** The results so far as JSON (atomically: a reader never sees half a file). */
+async function writeJson(file: string): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify({ adapter, date, results }, null, 2) + "\n");
 }
 
 function fmt(x: number): string {
