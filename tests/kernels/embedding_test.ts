@@ -82,8 +82,8 @@ async function check(g: Gpu, s: Case, layout?: "bucket" | "columns"): Promise<Fl
 }
 
 // Forward WG = 256 elements: N*C = 255, 256, 257; backward WG = 64 columns (bucket layout) or blocks of 128
-// (columns layout): C = 63, 64, 65, 129, 257; an odd shape; a BERT-base slice (B = 2, T = 128, C = 768, 512
-// positions, a 2000-row word table).
+// (columns layout): C = 63, 64, 65, 127, 128, 129, 257; an odd shape; a BERT-base slice (B = 2, T = 128,
+// C = 768, 512 positions, a 2000-row word table).
 const CASES: Case[] = [
   { B: 3, T: 15, C: 65, V: 50, P: 20, roberta: true },
   { B: 1, T: 5, C: 51, V: 30, P: 8, roberta: false },
@@ -91,6 +91,8 @@ const CASES: Case[] = [
   { B: 1, T: 1, C: 257, V: 30, P: 8, roberta: true },
   { B: 2, T: 5, C: 63, V: 30, P: 8, roberta: true },
   { B: 2, T: 5, C: 65, V: 30, P: 8, roberta: false },
+  { B: 2, T: 3, C: 127, V: 30, P: 8, roberta: true },
+  { B: 2, T: 3, C: 128, V: 30, P: 8, roberta: false },
   { B: 2, T: 3, C: 129, V: 30, P: 8, roberta: false },
   { B: 2, T: 128, C: 768, V: 2000, P: 512, roberta: true },
 ];
