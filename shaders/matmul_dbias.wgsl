@@ -1,6 +1,10 @@
-// matmul_dbias: dbias (N) += sum over rows m of dout (M, N), the bias gradient of matmulBackward.
-// One invocation owns one column and sums its M rows in ascending order (a fixed order: deterministic, no
-// atomics). Parameter gradient: accumulated (+=).
+// matmul_dbias: dbias (N) += sum over rows m of dout (M, N), the bias gradient of matmulBackward. Deterministic
+// (fixed orders, no atomics); parameter gradient: accumulated (+=).
+// Entry `main` (software adapters): one invocation owns one column and sums its M rows in ascending order.
+// Entry `lanes` (GPUs, where N invocations each adding M rows in turn leave the card nearly idle behind one
+// long chain of loads): a workgroup of WG = COLS x LANES invocations owns COLS neighbouring columns (a warp
+// reads consecutive addresses); lane l of a column adds rows l, l + LANES, ... in ascending order, then the
+// lanes' sums combine by a fixed tree in workgroup memory.
 
 struct Params { M: u32, N: u32, pad0: u32, pad1: u32 }
 
@@ -9,6 +13,7 @@ struct Params { M: u32, N: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(2) var<uniform> p: Params;
 
 override WG: u32 = 64u;
+override COLS: u32 = 32u;  // entry `lanes`: columns per workgroup; LANES = WG / COLS rows in parallel
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -17,4 +22,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var s = 0.0;
   for (var m = 0u; m < p.M; m++) { s += dout[m * p.N + n]; }
   dbias[n] += s;
+}
+
+var<workgroup> partial: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn lanes(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let lanes = WG / COLS;
+  let c = lid % COLS;
+  let lane = lid / COLS;
+  let n = wid.x * COLS + c;
+  var s = 0.0;
+  if (n < p.N) {
+    for (var m = lane; m < p.M; m += lanes) { s += dout[m * p.N + n]; }
+  }
+  partial[lid] = s;
+  workgroupBarrier();
+  for (var h = lanes / 2u; h > 0u; h >>= 1u) {
+    if (lane < h) { partial[lid] += partial[lid + h * COLS]; }
+    workgroupBarrier();
+  }
+  if (lane == 0u && n < p.N) { dbias[n] += partial[lid]; }
 }

@@ -24,6 +24,8 @@ const DBIAS: KernelSource = {
   bindings: ["read_write", "read", "uniform"],
 };
 const DBIAS_WG = 64;
+/** The bias gradient's workgroup with the `gpu` variant: 32 columns by 8 lanes of rows. */
+const DBIAS_LANES = { WG: 256, COLS: 32 } as const;
 
 /** Dimensions of the linear layer: M rows (B*T), K input features, N output features. */
 export interface MatmulDims {
@@ -188,9 +190,16 @@ export async function matmulBackward(
     );
   }
   if (t.dbias) {
-    const kernel = await gpu.pipelines.get(DBIAS, { WG: DBIAS_WG });
     const params = new ParamPack().u32(d.M).u32(d.N).bytes();
-    out.push(prepareDispatch(gpu, kernel, [t.dbias, t.dout], params, [groups(d.N, DBIAS_WG)]));
+    if (variant === "gpu") {
+      // 32 columns x 8 row lanes per workgroup (matmul_dbias.wgsl, entry `lanes`).
+      const { WG, COLS } = DBIAS_LANES;
+      const kernel = await gpu.pipelines.get({ ...DBIAS, entryPoint: "lanes" }, { WG, COLS });
+      out.push(prepareDispatch(gpu, kernel, [t.dbias, t.dout], params, [groups(d.N, COLS)]));
+    } else {
+      const kernel = await gpu.pipelines.get(DBIAS, { WG: DBIAS_WG });
+      out.push(prepareDispatch(gpu, kernel, [t.dbias, t.dout], params, [groups(d.N, DBIAS_WG)]));
+    }
   }
   return out;
 }

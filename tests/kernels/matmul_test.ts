@@ -91,6 +91,13 @@ for (const variant of VARIANTS) {
         const tn = ds.filter((d) => d.kernel.source.file === "matmul_packed_tn.wgsl");
         assert.equal(tn.length, 1, "dweight runs matmul_packed_tn (its operands untransposed)");
       }
+      const db = ds[ds.length - 1].kernel;
+      assert.equal(db.source.file, "matmul_dbias.wgsl");
+      assert.equal(
+        db.source.entryPoint ?? "main",
+        variant === "gpu" ? "lanes" : "main",
+        "dbias: rows in lanes on GPUs",
+      );
       const run = async () => {
         writeTensor(g, t.dinp, dinp0);
         writeTensor(g, t.dweight, dweight0);
