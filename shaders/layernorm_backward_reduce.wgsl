@@ -3,9 +3,13 @@
 //   dweight, dbias (C); partial (2, G, C) from layernorm_backward.wgsl or layernorm_backward_rows.wgsl.
 // `main`: one invocation owns one column of one of the two gradients (2 C invocations). `main4` (C % 4 = 0, for
 // the rows layout of software adapters, where each access costs the same whatever its width): one vec4 of
-// columns (2 C / 4 invocations), the same sums in the same order.
+// columns (2 C / 4 invocations), the same sums in the same order. `lanes` (GPUs, where G is rows / 4 and one
+// invocation per column would add G partials in turn): a workgroup of WG = COLS x (WG / COLS) invocations owns
+// COLS neighbouring columns of the 2 C; lane l adds partials g = l, l + WG / COLS, ... in increasing g, then
+// the lanes' sums combine by a fixed tree in workgroup memory (deterministic; another order than `main`'s).
 
 override WG: u32 = 64;
+override COLS: u32 = 32u;  // entry `lanes`: columns per workgroup
 
 struct Params { C: u32, G: u32 }
 
@@ -45,5 +49,33 @@ fn main4(@builtin(global_invocation_id) gid: vec3<u32>) {
     dweight4[c] += s;
   } else {
     dbias4[c] += s;
+  }
+}
+
+var<workgroup> lane_sums: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn lanes(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let nl = WG / COLS;
+  let lane = lid / COLS;
+  let i = wid.x * COLS + lid % COLS;
+  let k = i / p.C;
+  let c = i % p.C;
+  var s = 0.0;
+  if (i < 2u * p.C) {
+    for (var g = lane; g < p.G; g += nl) { s += partial[(k * p.G + g) * p.C + c]; }
+  }
+  lane_sums[lid] = s;
+  workgroupBarrier();
+  for (var h = nl / 2u; h > 0u; h >>= 1u) {
+    if (lane < h) { lane_sums[lid] += lane_sums[lid + h * COLS]; }
+    workgroupBarrier();
+  }
+  if (lane == 0u && i < 2u * p.C) {
+    if (k == 0u) {
+      dweight[c] += lane_sums[lid];
+    } else {
+      dbias[c] += lane_sums[lid];
+    }
   }
 }

@@ -191,7 +191,10 @@ export async function layernormBackward(
   const stage1 = rows
     ? await gpu.pipelines.get(BACKWARD_ROWS, { WG: ROWS_WG, ACC: acc, C4: d.C / 4 })
     : await gpu.pipelines.get(BACKWARD, { WG, ACC: acc, CMAX: Math.max(1, d.C) });
-  const stage2 = await gpu.pipelines.get(rows ? BACKWARD_REDUCE4 : BACKWARD_REDUCE, { WG: 64 });
+  // Stage 2 on GPUs: 32 columns x 8 lanes of partials per workgroup (entry `lanes`).
+  const stage2 = gpu.isSoftware
+    ? await gpu.pipelines.get(rows ? BACKWARD_REDUCE4 : BACKWARD_REDUCE, { WG: 64 })
+    : await gpu.pipelines.get({ ...BACKWARD_REDUCE, entryPoint: "lanes" }, { WG: 256, COLS: 32 });
   return [
     prepareDispatch(
       gpu,
@@ -205,7 +208,7 @@ export async function layernormBackward(
       stage2,
       [t.dweight, t.dbias, scratch],
       new ParamPack().u32(d.C).u32(G).bytes(),
-      [groups(rows ? d.C / 2 : 2 * d.C, 64)],
+      [gpu.isSoftware ? groups(rows ? d.C / 2 : 2 * d.C, 64) : groups(2 * d.C, 32)],
     ),
   ];
 }
