@@ -4,16 +4,18 @@
 // and they are summed in that order. Parameter gradients accumulate (+=). The table may be bound in row chunks
 // [row0, row0 + rows) (one dispatch each, for tables above the storage binding limit).
 //   dtable chunk (rows, C); buckets (3 N + 2) u32 = [count, rows[N], offsets[N + 1], positions[N]]; dout (N, C).
-// Workgroup (b, z) owns bucket b (a distinct row) and the columns [z * cols, (z + 1) * cols); invocation j the
-// columns z * cols + j, + WG, ... By adapter (src/kernels/embedding.ts): software adapters one block of all C
-// columns per bucket (fewer, longer workgroups), GPUs blocks of WG columns (one column per invocation, so that
-// the token-type table's one or two buckets still spread over C invocations). Each column's sum has the same
-// order either way, so both give the same bits.
+// Entry `main` (software adapters): one workgroup owns one bucket (a distinct row); invocation j owns the
+// columns j, j + WG, ... and adds the bucket's positions in order. Entry `lanes` (GPUs, where the token-type
+// table's one or two buckets, every position of the batch, would run on a few invocations each adding N rows
+// in turn): workgroup (b, z) owns bucket b and the COLS columns from z * COLS (neighbouring columns: a warp
+// reads consecutive addresses); lane l of a column adds the bucket's positions l, l + WG / COLS, ... in order,
+// then the lanes' sums combine by a fixed tree in workgroup memory (deterministic; another order than `main`'s).
 // Reference: src/reference/embedding.ts embeddingBackward.
 
 override WG: u32 = 64;
+override COLS: u32 = 32u;  // entry `lanes`: columns per workgroup
 
-struct Params { N: u32, C: u32, row0: u32, rows: u32, cols: u32 }
+struct Params { N: u32, C: u32, row0: u32, rows: u32 }
 
 @group(0) @binding(0) var<storage, read_write> dtable: array<f32>;  // (rows, C): rows row0.. of the table
 @group(0) @binding(1) var<storage, read> buckets: array<u32>;       // (3 N + 2)
@@ -33,10 +35,44 @@ fn main(
   let k0 = buckets[1u + p.N + b];
   let k1 = buckets[2u + p.N + b];
   let o = (row - p.row0) * p.C;
-  let c1 = min(p.C, (wid.z + 1u) * p.cols);
-  for (var c = wid.z * p.cols + lid; c < c1; c += WG) {
+  for (var c = lid; c < p.C; c += WG) {
     var s = 0.0;
     for (var k = k0; k < k1; k++) { s += dout[buckets[2u + 2u * p.N + k] * p.C + c]; }
     dtable[o + c] += s;
   }
+}
+
+var<workgroup> lane_sums: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn lanes(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+  let nl = WG / COLS;
+  let lane = lid / COLS;
+  let b = wid.x + wid.y * nwg.x;
+  let c = wid.z * COLS + lid % COLS;
+  // No early return: every invocation reaches the barriers.
+  var row = 0u;
+  var k0 = 0u;
+  var k1 = 0u;
+  if (b < buckets[0]) {
+    row = buckets[1u + b];
+    k0 = buckets[1u + p.N + b];
+    k1 = buckets[2u + p.N + b];
+  }
+  let valid = b < buckets[0] && row >= p.row0 && row - p.row0 < p.rows && c < p.C;
+  var s = 0.0;
+  if (valid) {
+    for (var k = k0 + lane; k < k1; k += nl) { s += dout[buckets[2u + 2u * p.N + k] * p.C + c]; }
+  }
+  lane_sums[lid] = s;
+  workgroupBarrier();
+  for (var h = nl / 2u; h > 0u; h >>= 1u) {
+    if (lane < h) { lane_sums[lid] += lane_sums[lid + h * COLS]; }
+    workgroupBarrier();
+  }
+  if (valid && lane == 0u) { dtable[(row - p.row0) * p.C + c] += lane_sums[lid]; }
 }

@@ -16,11 +16,9 @@ import { bucketsLength } from "./embedding_ids.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
 
 const FORWARD_WG = 256;
-/**
- * The backward's workgroups by layout: `bucket` (software adapters) one workgroup of 64 per distinct row, over
- * all C columns; `columns` (GPUs) one per distinct row and block of 128 columns, one column per invocation.
- */
-const BACKWARD_LAYOUTS = { bucket: { WG: 64 }, columns: { WG: 128 } } as const;
+const BACKWARD_WG = 64;
+/** The backward's `lanes` layout (GPUs): 32 columns x 8 lanes of positions per workgroup. */
+const LANES = { WG: 256, COLS: 32 } as const;
 
 const FORWARD: KernelSource = {
   file: "embedding_forward.wgsl",
@@ -39,10 +37,11 @@ export interface EmbeddingDims {
   N: number;
   C: number;
   /**
-   * The backward's workgroup layout (see BACKWARD_LAYOUTS; the same bits either way). Default: `bucket` on a
-   * software adapter, else `columns`.
+   * The backward's layout: `bucket`, a workgroup per distinct row over all C columns (default on a software
+   * adapter), or `lanes`, a workgroup per distinct row and 32 columns, 8 lanes of positions each (default on
+   * GPUs; the sums' order differs, see embedding_backward.wgsl).
    */
-  layout?: "bucket" | "columns";
+  layout?: "bucket" | "lanes";
 }
 
 /** A row range of a (rows, C) table and its binding. */
@@ -168,11 +167,12 @@ export async function embeddingBackward(
   const { N, C } = d;
   assertSize(k, "dout", t.dout, N * C, `N*C = ${N}*${C}`);
   assertFits(gpu, k, { dout: t.dout });
-  const layout = d.layout ?? (gpu.isSoftware ? "bucket" : "columns");
-  const { WG } = BACKWARD_LAYOUTS[layout];
-  const cols = layout === "bucket" ? Math.max(C, 1) : WG;
-  const kernel = await gpu.pipelines.get(BACKWARD, { WG });
-  const grid = grid1d(gpu, Math.max(N, 1), 1); // buckets (x, y); column blocks along z
+  const lanes = (d.layout ?? (gpu.isSoftware ? "bucket" : "lanes")) === "lanes";
+  const kernel = lanes
+    ? await gpu.pipelines.get({ ...BACKWARD, entryPoint: "lanes" }, LANES)
+    : await gpu.pipelines.get(BACKWARD, { WG: BACKWARD_WG });
+  const buckets = grid1d(gpu, Math.max(N, 1), 1); // one workgroup per possible bucket (x, y)
+  const grid = [buckets[0], buckets[1] ?? 1, lanes ? Math.ceil(C / LANES.COLS) : 1] as const; // column blocks: z
   const out: Dispatch[] = [];
   for (
     const [table, buckets] of [["dwte", "wteBuckets"], ["dwpe", "wpeBuckets"], [
@@ -190,8 +190,8 @@ export async function embeddingBackward(
         gpu,
         kernel,
         [chunk.binding, t[buckets], t.dout],
-        new ParamPack().u32(N).u32(C).u32(chunk.row0).u32(chunk.rows).u32(cols).bytes(),
-        [grid[0], grid[1] ?? 1, Math.max(1, Math.ceil(C / cols))],
+        new ParamPack().u32(N).u32(C).u32(chunk.row0).u32(chunk.rows).bytes(),
+        grid,
       ));
     }
   }
