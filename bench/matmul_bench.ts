@@ -78,8 +78,32 @@ function forwardCase(name: string, variant?: MatmulVariant): BenchCase {
   };
 }
 
+/**
+ * An LM head whose vocabulary is not a multiple of 4 (OPUS-MT's are 58,101 to 65,001; d_model 512): M = 1024,
+ * K = 512, N = 8191, no bias, on the adapter's default variant (software adapters: the packed kernel with
+ * scalar stores of c, `scalarC` in src/kernels/matmul_packed.ts, 2 products per submit). On software adapters also
+ * `_tiled`: the tiled kernel such a product fell back to before (one product per submit, 3 samples).
+ */
+async function lmHead(gpu: Gpu, variant?: MatmulVariant): Promise<BenchResult> {
+  const [m, k, n] = [1024, 512, 8191];
+  const inp = await benchTensor(gpu, [m, k]);
+  const weight = await benchTensor(gpu, [n, k]);
+  const out = await benchTensor(gpu, [m, n]);
+  const ds = await matmulForward(gpu, { out, inp, weight, bias: null }, { M: m, K: k, N: n, variant });
+  const reps = variant ? 1 : 2;
+  const t = await timeRepeated(gpu, ds, reps, { warmup: 1, repeats: variant ? 3 : 5 });
+  for (const x of [inp, weight, out]) x.destroy();
+  const name = `matmul_1024x512x8191${variant ? "_tiled" : ""}`;
+  const kernel = ds[ds.length - 1].kernel.source.file;
+  return rate(name, "GFLOP/s", (reps * 2 * m * k * n) / 1e9, t, `${kernel}; ${reps} per submit`);
+}
+
 export const benchmarks: BenchCase[] = [
   forwardCase("matmul_1024x768x768"),
+  {
+    name: "matmul_1024x512x8191",
+    run: async (gpu) => [await lmHead(gpu), ...gpu.isSoftware ? [await lmHead(gpu, "gpu")] : []],
+  },
   // The storage-buffer kernel (matmul_nt.wgsl) on software adapters, for comparison in the same run.
   {
     name: "matmul_1024x768x768_storage",

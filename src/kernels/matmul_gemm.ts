@@ -117,7 +117,9 @@ export async function gemm(gpu: Gpu, g: GemmPlan): Promise<Dispatch[]> {
   if (g.variant === "cpu" && g.aPMajor && g.bPMajor && packedFitsTN(gpu, product)) {
     return await packedProductTN(gpu, product);
   }
-  if (g.variant === "cpu" && packedFits(gpu, { N: g.J, K: g.P, c })) return await packedProduct(gpu, product);
+  if (g.variant === "cpu" && packedFits(gpu, { N: g.J, K: g.P, c, accumulate: g.accumulate })) {
+    return await packedProduct(gpu, product);
+  }
   if (g.aPMajor === g.bPMajor) return [cpuAligned(g) ? await cpuGemm(gpu, g) : await tiledGemm(gpu, g)];
   // Mixed layouts: transpose one operand so both match, NT (both xp) or TN (both px); the smaller one
   // unless only the other choice gives the vec4 alignment the CPU kernels need.

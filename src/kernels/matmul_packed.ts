@@ -28,6 +28,12 @@ const PRODUCT: KernelSource = {
   code: productWgsl,
   bindings: ["read_write", "texture", "texture", "uniform"],
 };
+/** The same product with c bound as scalars: any N and c layout (see packedFits and scalarC). */
+const PRODUCT_SCALAR_C: KernelSource = {
+  file: "matmul_packed.wgsl (scalar c)",
+  code: scalarC(productWgsl),
+  bindings: ["read_write", "texture", "texture", "uniform"],
+};
 const PRODUCT_TN: KernelSource = {
   file: "matmul_packed_tn.wgsl",
   code: productTnWgsl,
@@ -75,17 +81,25 @@ export interface PackedProduct {
 }
 
 /**
- * Whether {@linkcode packedProduct} takes the product: K within the texture width and c stored as vec4 (N and
- * c's offsets and strides multiples of 4). Otherwise use another kernel.
+ * Whether {@linkcode packedProduct} takes the product: K within the texture width, and c either stored as vec4
+ * (N and c's offsets and strides multiples of 4: `matmul_packed.wgsl`) or, without `accumulate`, in any layout
+ * (its scalar-c form, `scalarC` below: four scalar stores per vec4; a vocabulary or label count that is not a
+ * multiple of 4 would otherwise fall back to the tiled kernel, about 15x slower on llvmpipe). Otherwise use
+ * another kernel.
  */
 export function packedFits(
   gpu: Gpu,
-  p: Pick<PackedProduct, "N" | "K"> & { c: Omit<PackedProduct["c"], "tensor"> },
+  p: Pick<PackedProduct, "N" | "K"> & { c: Omit<PackedProduct["c"], "tensor">; accumulate?: boolean },
 ): boolean {
-  const { off, bs, hs, rs } = p.c;
   const K4 = Math.ceil((p.K + 1) / 4);
-  return [p.N, off, bs, hs, rs].every((x) => x % 4 === 0) && K4 < gpu.device.limits.maxTextureDimension2D &&
+  return (vec4Output(p) || !p.accumulate) && K4 < gpu.device.limits.maxTextureDimension2D &&
     chunkRows(gpu, K4) >= 4;
+}
+
+/** Whether c can be stored as vec4: N and c's offsets and strides multiples of 4. */
+function vec4Output(p: Pick<PackedProduct, "N"> & { c: Omit<PackedProduct["c"], "tensor"> }): boolean {
+  const { off, bs, hs, rs } = p.c;
+  return [p.N, off, bs, hs, rs].every((x) => x % 4 === 0);
 }
 
 /**
@@ -106,7 +120,7 @@ function chunkRows(gpu: Gpu, K4: number): number {
 export async function packedProduct(gpu: Gpu, p: PackedProduct): Promise<Dispatch[]> {
   if (!packedFits(gpu, p)) {
     throw new RangeError(
-      `packedProduct: K = ${p.K} exceeds the texture width or c is not vec4-aligned (N = ${p.N})`,
+      `packedProduct: K = ${p.K} exceeds the texture width, or c is not vec4-aligned (N = ${p.N}) and accumulates`,
     );
   }
   const Z = p.B * p.NH;
@@ -115,7 +129,9 @@ export async function packedProduct(gpu: Gpu, p: PackedProduct): Promise<Dispatc
   const mStep = Math.min(p.M, H);
   const nStep = Math.min(p.N, H - (H % 4));
   const zStep = Math.floor(H / Math.max(mStep, nStep));
-  const product = await gpu.pipelines.get(PRODUCT, { ACCUMULATE: p.accumulate ? 1 : 0 });
+  const product = await gpu.pipelines.get(vec4Output(p) ? PRODUCT : PRODUCT_SCALAR_C, {
+    ACCUMULATE: p.accumulate ? 1 : 0,
+  });
   const out: Dispatch[] = [];
   for (let z0 = 0; z0 < Z; z0 += zStep) {
     const zn = Math.min(zStep, Z - z0);
@@ -367,4 +383,45 @@ export async function matmulScratch(gpu: Gpu, role: string, elements: number): P
   const t = await createTensor(gpu, [elements], "f32", { label: `matmul ${role}` });
   byRole.set(role, t);
   return t;
+}
+
+/**
+ * matmul_packed.wgsl with c bound as `array<f32>`: four scalar loads and stores per vec4 of the block, each
+ * column checked, so N and c's offsets and strides may be anything (a vocabulary or label count that is not a
+ * multiple of 4). Only c's declaration and its two accessors differ, so the variant is derived from the
+ * generated kernel here rather than generated as a second copy of it; a change to those lines in
+ * scripts/gen_matmul_packed.py makes this throw when the module loads.
+ */
+function scalarC(code: string): string {
+  const edits: [string, string][] = [
+    [
+      "@group(0) @binding(0) var<storage, read_write> c: array<vec4<f32>>;",
+      "@group(0) @binding(0) var<storage, read_write> c: array<f32>;  // scalars: any N and c layout",
+    ],
+    [
+      `  let n = min(t.n0 + j, p.N - 4u);
+  return c[(t.cbase + (t.m0 + r) * p.c_rs + n) / 4u];`,
+      `  let o = t.cbase + (t.m0 + r) * p.c_rs;
+  let n = t.n0 + j;
+  let last = p.N - 1u;
+  return vec4<f32>(c[o + min(n, last)], c[o + min(n + 1u, last)], c[o + min(n + 2u, last)], c[o + min(n + 3u, last)]);`,
+    ],
+    [
+      `  if (n < p.N) {
+    c[(t.cbase + (t.m0 + r) * p.c_rs + n) / 4u] = v;
+  }`,
+      `  let o = t.cbase + (t.m0 + r) * p.c_rs + n;
+  if (n < p.N) { c[o] = v.x; }
+  if (n + 1u < p.N) { c[o + 1u] = v.y; }
+  if (n + 2u < p.N) { c[o + 2u] = v.z; }
+  if (n + 3u < p.N) { c[o + 3u] = v.w; }`,
+    ],
+  ];
+  for (const [from, to] of edits) {
+    if (code.split(from).length !== 2) {
+      throw new Error(`matmul_packed.wgsl: cannot derive the scalar-c form at '${from}'`);
+    }
+    code = code.replace(from, to);
+  }
+  return code;
 }

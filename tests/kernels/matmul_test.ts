@@ -17,9 +17,11 @@ function variantTest(variant: gpu.MatmulVariant, name: string, fn: Parameters<ty
   gpuTest(name, fn, { ignore: onHardware && variant !== "gpu" });
 }
 
-// The cpu variant's invocation owns 32 rows x 16 columns, 8 invocations (128 columns) per workgroup, and
-// reads and writes vec4 (K and N multiples of 4; otherwise it runs the tiled kernel, as on the odd shape), so
-// its boundaries move M by 1 and K, N by 4. The gpu variant's workgroup owns a 64 x 64 tile, K in steps of 16.
+// The cpu-storage variant's invocation owns 32 rows x 16 columns, 8 invocations (128 columns) per workgroup,
+// and reads and writes vec4 (K and N multiples of 4; otherwise it runs the tiled kernel, as on the odd shape),
+// so its boundaries move M by 1 and K, N by 4. The cpu variant (the packed kernel) owns 64 x 32 blocks and
+// stores c as scalars where N % 4 != 0 (the odd shape, N = 9 and 131). The gpu variant's workgroup owns a 64 x 64
+// tile, K in steps of 16.
 const SHAPES = [
   { M: 45, K: 65, N: 33 }, // odd (cpu variant: tiled fallback)
   { M: 45, K: 68, N: 36 }, // odd M, vec4-aligned K and N
@@ -32,6 +34,8 @@ const SHAPES = [
   { M: 128, K: 768, N: 768 }, // BERT-base slice (T = 128, C = 768): attention projections
   { M: 128, K: 768, N: 3072 }, // BERT-base slice: feed-forward up-projection
   { M: 9, K: 3, N: 8 }, // with the bias one texel of k: the packed kernel's second texel per step is empty
+  { M: 70, K: 64, N: 9 }, // a token-classification head (9 labels): the packed kernel with scalar stores of c
+  { M: 66, K: 36, N: 131 }, // N % 4 = 3 past a 32-column block, M past a 64-row block
 ];
 
 function tol(K: number) {
@@ -52,8 +56,8 @@ for (const variant of VARIANTS) {
       const out = await createTensor(g, [s.M, s.N]);
       const ds = await gpu.matmulForward(g, { out, inp: tInp, weight: tW, bias: tB }, { ...s, variant });
       const aligned = s.K % 4 === 0 && s.N % 4 === 0;
-      const file = variant === "cpu" && s.N % 4 === 0
-        ? "matmul_packed.wgsl"
+      const file = variant === "cpu"
+        ? (s.N % 4 === 0 ? "matmul_packed.wgsl" : "matmul_packed.wgsl (scalar c)")
         : variant === "cpu-storage" && aligned
         ? "matmul_nt.wgsl"
         : "matmul_tiled.wgsl";
