@@ -42,16 +42,13 @@ fn main(
   }
 }
 
-var<workgroup> lane_sums: array<f32, WG>;
-
 @compute @workgroup_size(WG)
 fn lanes(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
   @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-  let nl = WG / COLS;
-  let lane = lid / COLS;
+  let lane = column_lane(lid);
   let b = wid.x + wid.y * nwg.x;
   let c = wid.z * COLS + lid % COLS;
   // No early return: every invocation reaches the barriers.
@@ -66,13 +63,8 @@ fn lanes(
   let valid = b < buckets[0] && row >= p.row0 && row - p.row0 < p.rows && c < p.C;
   var s = 0.0;
   if (valid) {
-    for (var k = k0 + lane; k < k1; k += nl) { s += dout[buckets[2u + 2u * p.N + k] * p.C + c]; }
+    for (var k = k0 + lane; k < k1; k += column_lanes()) { s += dout[buckets[2u + 2u * p.N + k] * p.C + c]; }
   }
-  lane_sums[lid] = s;
-  workgroupBarrier();
-  for (var h = nl / 2u; h > 0u; h >>= 1u) {
-    if (lane < h) { lane_sums[lid] += lane_sums[lid + h * COLS]; }
-    workgroupBarrier();
-  }
-  if (valid && lane == 0u) { dtable[(row - p.row0) * p.C + c] += lane_sums[lid]; }
+  let total = column_sum(lid, s);
+  if (valid && lane == 0u) { dtable[(row - p.row0) * p.C + c] += total; }
 }

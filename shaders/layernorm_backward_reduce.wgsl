@@ -52,30 +52,22 @@ fn main4(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-var<workgroup> lane_sums: array<f32, WG>;
-
 @compute @workgroup_size(WG)
 fn lanes(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let nl = WG / COLS;
-  let lane = lid / COLS;
+  let lane = column_lane(lid);
   let i = wid.x * COLS + lid % COLS;
   let k = i / p.C;
   let c = i % p.C;
   var s = 0.0;
   if (i < 2u * p.C) {
-    for (var g = lane; g < p.G; g += nl) { s += partial[(k * p.G + g) * p.C + c]; }
+    for (var g = lane; g < p.G; g += column_lanes()) { s += partial[(k * p.G + g) * p.C + c]; }
   }
-  lane_sums[lid] = s;
-  workgroupBarrier();
-  for (var h = nl / 2u; h > 0u; h >>= 1u) {
-    if (lane < h) { lane_sums[lid] += lane_sums[lid + h * COLS]; }
-    workgroupBarrier();
-  }
+  let total = column_sum(lid, s);
   if (lane == 0u && i < 2u * p.C) {
     if (k == 0u) {
-      dweight[c] += lane_sums[lid];
+      dweight[c] += total;
     } else {
-      dbias[c] += lane_sums[lid];
+      dbias[c] += total;
     }
   }
 }

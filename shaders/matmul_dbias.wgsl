@@ -24,23 +24,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   dbias[n] += s;
 }
 
-var<workgroup> partial: array<f32, WG>;
-
 @compute @workgroup_size(WG)
 fn lanes(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let lanes = WG / COLS;
-  let c = lid % COLS;
-  let lane = lid / COLS;
-  let n = wid.x * COLS + c;
+  let lane = column_lane(lid);
+  let n = wid.x * COLS + lid % COLS;
   var s = 0.0;
   if (n < p.N) {
-    for (var m = lane; m < p.M; m += lanes) { s += dout[m * p.N + n]; }
+    for (var m = lane; m < p.M; m += column_lanes()) { s += dout[m * p.N + n]; }
   }
-  partial[lid] = s;
-  workgroupBarrier();
-  for (var h = lanes / 2u; h > 0u; h >>= 1u) {
-    if (lane < h) { partial[lid] += partial[lid + h * COLS]; }
-    workgroupBarrier();
-  }
-  if (lane == 0u && n < p.N) { dbias[n] += partial[lid]; }
+  let total = column_sum(lid, s);
+  if (lane == 0u && n < p.N) { dbias[n] += total; }
 }

@@ -14,11 +14,10 @@ import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { bucketsLength } from "./embedding_ids.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
+import { COLUMN_LANES, withColumnLanes } from "./row_lanes.ts";
 
 const FORWARD_WG = 256;
 const BACKWARD_WG = 64;
-/** The backward's `lanes` layout (GPUs): 32 columns x 8 lanes of positions per workgroup. */
-const LANES = { WG: 256, COLS: 32 } as const;
 
 const FORWARD: KernelSource = {
   file: "embedding_forward.wgsl",
@@ -28,7 +27,7 @@ const FORWARD: KernelSource = {
 
 const BACKWARD: KernelSource = {
   file: "embedding_backward.wgsl",
-  code: embeddingBackwardWgsl,
+  code: withColumnLanes(embeddingBackwardWgsl),
   bindings: ["read_write", "read", "read", "uniform"],
 };
 
@@ -169,10 +168,10 @@ export async function embeddingBackward(
   assertFits(gpu, k, { dout: t.dout });
   const lanes = (d.layout ?? (gpu.isSoftware ? "bucket" : "lanes")) === "lanes";
   const kernel = lanes
-    ? await gpu.pipelines.get({ ...BACKWARD, entryPoint: "lanes" }, LANES)
+    ? await gpu.pipelines.get({ ...BACKWARD, entryPoint: "lanes" }, COLUMN_LANES)
     : await gpu.pipelines.get(BACKWARD, { WG: BACKWARD_WG });
   const buckets = grid1d(gpu, Math.max(N, 1), 1); // one workgroup per possible bucket (x, y)
-  const grid = [buckets[0], buckets[1] ?? 1, lanes ? Math.ceil(C / LANES.COLS) : 1] as const; // column blocks: z
+  const grid = [buckets[0], buckets[1] ?? 1, lanes ? Math.ceil(C / COLUMN_LANES.COLS) : 1] as const; // column blocks: z
   const out: Dispatch[] = [];
   for (
     const [table, buckets] of [["dwte", "wteBuckets"], ["dwpe", "wpeBuckets"], [

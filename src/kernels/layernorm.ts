@@ -16,6 +16,7 @@ import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
+import { COLUMN_LANES, withColumnLanes } from "./row_lanes.ts";
 
 /** Dimensions: `rows` = B*T rows of `C` features. */
 export interface LayernormDims {
@@ -78,7 +79,7 @@ const FORWARD_ROWS_PER_INVOCATION = 4;
 
 const BACKWARD_REDUCE: KernelSource = {
   file: "layernorm_backward_reduce.wgsl",
-  code: layernormBackwardReduceWgsl,
+  code: withColumnLanes(layernormBackwardReduceWgsl),
   bindings: ["read_write", "read_write", "read", "uniform"],
 };
 /** The reduce over vec4s of columns (`main4`), for the rows layout (C % 4 = 0). */
@@ -194,7 +195,7 @@ export async function layernormBackward(
   // Stage 2 on GPUs: 32 columns x 8 lanes of partials per workgroup (entry `lanes`).
   const stage2 = gpu.isSoftware
     ? await gpu.pipelines.get(rows ? BACKWARD_REDUCE4 : BACKWARD_REDUCE, { WG: 64 })
-    : await gpu.pipelines.get({ ...BACKWARD_REDUCE, entryPoint: "lanes" }, { WG: 256, COLS: 32 });
+    : await gpu.pipelines.get({ ...BACKWARD_REDUCE, entryPoint: "lanes" }, COLUMN_LANES);
   return [
     prepareDispatch(
       gpu,
@@ -208,7 +209,7 @@ export async function layernormBackward(
       stage2,
       [t.dweight, t.dbias, scratch],
       new ParamPack().u32(d.C).u32(G).bytes(),
-      [gpu.isSoftware ? groups(rows ? d.C / 2 : 2 * d.C, 64) : groups(2 * d.C, 32)],
+      [gpu.isSoftware ? groups(rows ? d.C / 2 : 2 * d.C, 64) : groups(2 * d.C, COLUMN_LANES.COLS)],
     ),
   ];
 }

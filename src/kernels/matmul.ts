@@ -15,17 +15,16 @@ import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { assertBindable, gemm, type MatmulVariant, pickVariant } from "./matmul_gemm.ts";
 import { assertSize } from "./shapes.ts";
+import { COLUMN_LANES, withColumnLanes } from "./row_lanes.ts";
 
 export type { MatmulVariant } from "./matmul_gemm.ts";
 
 const DBIAS: KernelSource = {
   file: "matmul_dbias.wgsl",
-  code: dbiasWgsl,
+  code: withColumnLanes(dbiasWgsl),
   bindings: ["read_write", "read", "uniform"],
 };
 const DBIAS_WG = 64;
-/** The bias gradient's workgroup with the `gpu` variant: 32 columns by 8 lanes of rows. */
-const DBIAS_LANES = { WG: 256, COLS: 32 } as const;
 
 /** Dimensions of the linear layer: M rows (B*T), K input features, N output features. */
 export interface MatmulDims {
@@ -192,10 +191,9 @@ export async function matmulBackward(
   if (t.dbias) {
     const params = new ParamPack().u32(d.M).u32(d.N).bytes();
     if (variant === "gpu") {
-      // 32 columns x 8 row lanes per workgroup (matmul_dbias.wgsl, entry `lanes`).
-      const { WG, COLS } = DBIAS_LANES;
-      const kernel = await gpu.pipelines.get({ ...DBIAS, entryPoint: "lanes" }, { WG, COLS });
-      out.push(prepareDispatch(gpu, kernel, [t.dbias, t.dout], params, [groups(d.N, COLS)]));
+      // 32 columns x 8 lanes of rows per workgroup (matmul_dbias.wgsl, entry `lanes`).
+      const kernel = await gpu.pipelines.get({ ...DBIAS, entryPoint: "lanes" }, COLUMN_LANES);
+      out.push(prepareDispatch(gpu, kernel, [t.dbias, t.dout], params, [groups(d.N, COLUMN_LANES.COLS)]));
     } else {
       const kernel = await gpu.pipelines.get(DBIAS, { WG: DBIAS_WG });
       out.push(prepareDispatch(gpu, kernel, [t.dbias, t.dout], params, [groups(d.N, DBIAS_WG)]));
