@@ -54,7 +54,20 @@ export async function attentionDecode(
     }
   }
   const kernel = await gpu.pipelines.get(SOURCE, { WG });
-  const params = new ParamPack().u32(d.B).u32(d.NH).u32(d.HS).u32(d.Tk).u32(d.qStride).u32(d.qOffset)
+  return prepareDispatch(
+    gpu,
+    kernel,
+    [t.out, t.q, t.kv, t.mask],
+    attentionDecodeParams(d),
+    grid1d(gpu, d.B * d.NH, WG),
+  );
+}
+
+/**
+ * The uniform parameters of {@linkcode attentionDecode}: for `Dispatch.setParams` on a prepared dispatch whose
+ * key count changes (the same B, NH and layouts; a smaller Tk than the one it was prepared and checked with).
+ */
+export function attentionDecodeParams(d: AttentionDecodeDims): ArrayBuffer {
+  return new ParamPack().u32(d.B).u32(d.NH).u32(d.HS).u32(d.Tk).u32(d.qStride).u32(d.qOffset)
     .u32(d.kvBatch).u32(d.kvStride).u32(d.kOffset).u32(d.vOffset).u32(d.maskStride).f32(d.scale).bytes();
-  return prepareDispatch(gpu, kernel, [t.out, t.q, t.kv, t.mask], params, grid1d(gpu, d.B * d.NH, WG));
 }

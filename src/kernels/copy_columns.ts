@@ -105,7 +105,20 @@ export async function copyColumns(
     }
   }
   const kernel = await gpu.pipelines.get(COPY_COLUMNS, { WG });
-  const params = new ParamPack().u32(d.rows).u32(d.width).u32(d.outStride).u32(d.outOffset)
+  return prepareDispatch(
+    gpu,
+    kernel,
+    [t.out, t.inp],
+    copyColumnsParams(d),
+    grid1d(gpu, d.rows * d.width, WG),
+  );
+}
+
+/**
+ * The uniform parameters of {@linkcode copyColumns}: for `Dispatch.setParams` on a prepared copy whose block
+ * moves (the same rows and width; the new offsets must keep the block inside both tensors).
+ */
+export function copyColumnsParams(d: CopyColumnsDims): ArrayBuffer {
+  return new ParamPack().u32(d.rows).u32(d.width).u32(d.outStride).u32(d.outOffset)
     .u32(d.inpStride).u32(d.inpOffset).bytes();
-  return prepareDispatch(gpu, kernel, [t.out, t.inp], params, grid1d(gpu, d.rows * d.width, WG));
 }

@@ -14,8 +14,8 @@ import { CommandBatch } from "../gpu/encoder.ts";
 import { readTensor } from "../gpu/readback.ts";
 import { createTensor, type DType, type Tensor, writeTensor } from "../gpu/tensor.ts";
 import { activationForward } from "../kernels/activation.ts";
-import { attentionDecode } from "../kernels/attention_decode.ts";
-import { copyColumns } from "../kernels/copy_columns.ts";
+import { attentionDecode, attentionDecodeParams } from "../kernels/attention_decode.ts";
+import { copyColumns, copyColumnsParams } from "../kernels/copy_columns.ts";
 import { embeddingForward } from "../kernels/embedding.ts";
 import { layernormForward } from "../kernels/layernorm.ts";
 import { matmulForward } from "../kernels/matmul.ts";
@@ -59,7 +59,12 @@ export class KvDecoder {
       parentIds: Tensor;
       /** Two caches per layer (rows, maxNewTokens, 2C): the current one and the one a reordering writes. */
       caches: [Tensor, Tensor][];
-      at: (t: number, cache: Tensor) => Promise<Dispatch[]>;
+      /**
+       * Per cache (0, 1) and layer: the cache write and the self-attention, prepared once for the last position;
+       * `at` rewrites their parameters for position t.
+       */
+      positional: [Dispatch, Dispatch][][];
+      at: (t: number) => { write: ArrayBuffer; attend: ArrayBuffer };
     },
   ) {}
 
@@ -208,22 +213,36 @@ export class KvDecoder {
         rows: B,
         L: V,
       });
-      // The two dispatches per layer that depend on the position: the cache write and the self-attention.
-      const at = async (t: number, cache: Tensor): Promise<Dispatch[]> => [
-        await copyColumns(gpu, { out: cache, inp: qkv }, {
-          rows: B,
-          width: 2 * C,
-          outStride: Tmax * 2 * C,
-          outOffset: t * 2 * C,
-          inpStride: 3 * C,
-          inpOffset: C,
-        }),
-        await attentionDecode(
-          gpu,
-          { out: ctx, q: qkv, kv: cache, mask: selfMask },
-          heads(t + 1, 3 * C, Tmax),
-        ),
-      ];
+      // The two dispatches per layer that depend on the position: the cache write and the self-attention,
+      // prepared (and checked) for the last position, their parameters rewritten at each step.
+      const write = (t: number) => ({
+        rows: B,
+        width: 2 * C,
+        outStride: Tmax * 2 * C,
+        outOffset: t * 2 * C,
+        inpStride: 3 * C,
+        inpOffset: C,
+      });
+      const at = (t: number) => ({
+        write: copyColumnsParams(write(t)),
+        attend: attentionDecodeParams(heads(t + 1, 3 * C, Tmax)),
+      });
+      const positional: [Dispatch, Dispatch][][] = [];
+      for (const parity of copies > 1 ? [0, 1] : [0]) {
+        const perLayer: [Dispatch, Dispatch][] = [];
+        for (const pair of caches) {
+          const cache = pair[parity];
+          perLayer.push([
+            await copyColumns(gpu, { out: cache, inp: qkv }, write(Tmax - 1)),
+            await attentionDecode(
+              gpu,
+              { out: ctx, q: qkv, kv: cache, mask: selfMask },
+              heads(Tmax, 3 * C, Tmax),
+            ),
+          ]);
+        }
+        positional.push(perLayer);
+      }
       const dec = new KvDecoder(m, R, maxNewTokens, logits, idsOut, {
         once: [...prog.encoderForward, ...once],
         embed,
@@ -235,9 +254,20 @@ export class KvDecoder {
         posIds,
         parentIds,
         caches,
+        positional,
         at,
       });
-      for (const d of [...once, ...embed, ...before.flat(), ...after.flat(), ...head, argmax]) {
+      for (
+        const d of [
+          ...once,
+          ...embed,
+          ...before.flat(),
+          ...after.flat(),
+          ...head,
+          argmax,
+          ...positional.flat(2),
+        ]
+      ) {
         stack.defer(() => d.destroy());
       }
       dec.#disposables = stack.move();
@@ -261,7 +291,6 @@ export class KvDecoder {
     }
     const cmd = new CommandBatch(gpu, "generate (cached)");
     if (t === 0) cmd.run(...p.once);
-    const transient: Dispatch[] = [];
     if (o.parents && t > 0) {
       // Reorder: the other cache of each layer gets row parents[r] of the current one, and becomes current.
       writeTensor(gpu, p.parentIds, o.parents);
@@ -271,16 +300,16 @@ export class KvDecoder {
     writeTensor(gpu, p.tokIds, tokens);
     writeTensor(gpu, p.posIds, new Uint32Array(this.rows).fill(t));
     cmd.run(...p.embed);
+    const params = p.at(t);
     for (let l = 0; l < p.before.length; l++) {
-      const dyn = await p.at(t, p.caches[l][this.#parity]);
-      transient.push(...dyn);
-      cmd.run(...p.before[l], ...dyn, ...p.after[l]);
+      const [write, attend] = p.positional[this.#parity][l];
+      write.setParams(gpu, params.write);
+      attend.setParams(gpu, params.attend);
+      cmd.run(...p.before[l], write, attend, ...p.after[l]);
     }
     cmd.run(...p.head);
     if (o.argmax) cmd.run(p.argmax);
     cmd.submit();
-    // (freed with the decoder: the GPU may still be running them)
-    for (const d of transient) this.#disposables.defer(() => d.destroy());
     this.#step++;
   }
 
