@@ -75,8 +75,13 @@ async function setup(gpu: Gpu, shape: Shape = MINI) {
   });
   const programs = new ProgramCache(enc);
   const step = new TrainStep(enc, programs, opt, 1, 1);
+  return { enc, opt, programs, step, batch: syntheticBatch(B, T), store, base };
+}
+
+/** A batch of B rows of T tokens (a [CLS]-like id first, then spread ids, no padding) with labels 0, 1, ... */
+function syntheticBatch(B: number, T: number) {
   const ids = Array.from({ length: B * T }, (_, i) => (i % T === 0 ? 2 : 5 + ((i * 7919) % 8000)));
-  const batch = {
+  return {
     B,
     T,
     inputIds: ids,
@@ -84,7 +89,6 @@ async function setup(gpu: Gpu, shape: Shape = MINI) {
     tokenTypeIds: ids.map(() => 0),
     labels: Array.from({ length: B }, (_, i) => i % 2),
   };
-  return { enc, opt, programs, step, batch, store, base };
 }
 
 async function measure(
@@ -94,7 +98,7 @@ async function measure(
   runs = RUNS,
   shape: Shape = MINI,
 ): Promise<BenchResult[]> {
-  if (shape !== MINI && gpu.isSoftware) {
+  if (shape !== MINI && gpu.description.kind === "software") {
     console.error(`  ${name}: skipped on a software adapter (BERT-base shape)`);
     return [];
   }
@@ -184,14 +188,7 @@ async function measure(
 async function unaligned(gpu: Gpu, name: string): Promise<BenchResult[]> {
   const s = await setup(gpu);
   const short = 127;
-  const ids = Array.from({ length: B * short }, (_, i) => (i % short === 0 ? 2 : 5 + ((i * 7919) % 8000)));
-  const batch127 = {
-    ...s.batch,
-    T: short,
-    inputIds: ids,
-    attentionMask: ids.map(() => 1),
-    tokenTypeIds: ids.map(() => 0),
-  };
+  const batch127 = syntheticBatch(B, short);
   let i = 0;
   const step = async (batch: typeof s.batch) => {
     const t0 = performance.now();

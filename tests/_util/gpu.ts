@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describeAdapter, type Gpu, type GpuOptions, requestGpu } from "../../src/gpu/device.ts";
+import { type Gpu, type GpuOptions, requestGpu } from "../../src/gpu/device.ts";
 import { NoAdapterError } from "../../src/gpu/errors.ts";
 
 const requireGpu = Deno.env.get("REQUIRE_GPU") === "1";
@@ -34,8 +34,7 @@ export const hasGpu: boolean = requireGpu || (await testGpu()) !== null;
  * them lost the device (2026-11-27), and a hardware adapter never picks them.
  */
 export const onHardware: boolean = hasGpu &&
-  await (navigator.gpu?.requestAdapter() ?? Promise.resolve(null))
-    .then((a) => a !== null && describeAdapter(a).kind === "hardware", () => false);
+  (await testGpu().catch(() => null))?.description.kind === "hardware";
 
 /**
  * Registers a test that gets the shared device; ignored without an adapter unless REQUIRE_GPU=1, or where
