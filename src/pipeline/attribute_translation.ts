@@ -12,7 +12,7 @@
  */
 import { readExamples } from "../data/examples.ts";
 import { type Gpu, requestGpu } from "../gpu/device.ts";
-import { CommandBatch } from "../gpu/encoder.ts";
+import { CommandBatch, type Dispatch } from "../gpu/encoder.ts";
 import { readMany } from "../gpu/readback.ts";
 import { createTensor } from "../gpu/tensor.ts";
 import { pseudoLabelGrad } from "../kernels/pseudo_label.ts";
@@ -66,6 +66,9 @@ export async function attributeTranslation(o: TranslationAttributeOptions): Prom
   for (const t of [scoresBuf, thrBuf, maskBuf, dlogitsBuf]) cleanup.defer(() => t.destroy());
   const ig = o.method === "ig" ? await createMarianIgBuffers(m) : null;
   if (ig) cleanup.defer(() => destroyMarianIgBuffers(ig));
+  // The integrated-gradients dispatches of each length, prepared once (they bind the same buffers).
+  const igLists = new Map<number, Dispatch[]>();
+  cleanup.defer(() => [...igLists.values()].flat().forEach((d) => d.destroy()));
   const reader = readExamples(o.input, {
     textColumn: o.sourceColumn ?? "source",
     labelColumn: o.targetColumn ?? "target",
@@ -88,9 +91,11 @@ export async function attributeTranslation(o: TranslationAttributeOptions): Prom
     }, `attribute:${o.layer}`);
     m.writeBatch(batch);
     m.setStep(o.seed ?? 42, 0);
-    new CommandBatch(gpu, "clean").run(...prog.encoderForward, ...prog.decoderForward).submit();
-    const [logits] = await readMany(gpu, [prog.logits]);
-    const cmd = new CommandBatch(gpu, "attribute translation");
+    // One submit: the clean pass, then the attribution.
+    const cmd = new CommandBatch(gpu, "attribute translation").run(
+      ...prog.encoderForward,
+      ...prog.decoderForward,
+    );
     if (o.method === "grad") {
       cmd.run(
         await pseudoLabelGrad(gpu, { dlogits, logits: prog.logits, targets: m.inputs.targets.view([T]) }, {
@@ -101,19 +106,34 @@ export async function attributeTranslation(o: TranslationAttributeOptions): Prom
         ...prog.attributionBackward,
       );
     } else if (o.method === "ig") {
-      const scoresOf = new Map([[o.layer, scores]]);
-      cmd.run(
-        ...await buildMarianIntegratedGradients(m, prog, [o.layer], scoresOf, dlogits, ig!, {
-          steps: o.igSteps ?? 20,
-          mode: "eval",
-          key: "attribute",
-        }),
-      );
+      let list = igLists.get(T);
+      if (!list) {
+        list = await buildMarianIntegratedGradients(
+          m,
+          prog,
+          [o.layer],
+          new Map([[o.layer, scores]]),
+          dlogits,
+          ig!,
+          {
+            steps: o.igSteps ?? 20,
+            mode: "eval",
+            key: "attribute",
+          },
+        );
+        igLists.set(T, list);
+      }
+      cmd.run(...list);
     }
     cmd.submit();
-    const [full] = await readMany(gpu, [o.method === "attention" ? prog.encLayers[o.layer].probs : scores]);
+    // The pseudo-labels: the clean logits' argmax where the pair has a target token. Integrated gradients
+    // overwrite the logits but keep that argmax in ig.pseudo (-100 elsewhere); the other methods leave them.
+    const [full, labels] = await readMany(gpu, [
+      o.method === "attention" ? prog.encLayers[o.layer].probs : scores,
+      ig ? ig.pseudo.view([T]) : prog.logits,
+    ]);
     const pseudo = Array.from(batch.labels!).map((y, t) =>
-      y === IGNORE_INDEX ? null : argmaxRow(logits as Float32Array, t, V)
+      y === IGNORE_INDEX ? null : ig ? labels[t] : argmaxRow(labels as Float32Array, t, V)
     );
     // The source's own Ts x Ts block of each head.
     const result = new Float32Array(NH * Ts * Ts);

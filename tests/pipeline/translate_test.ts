@@ -387,6 +387,9 @@ gpuTest(
           rtol: 1e-3,
           name: `example ${b}`,
         });
+        // The same pseudo-labels from the clean pass, whatever the method.
+        assert.deepEqual(ex.pseudo_label, grad[b].pseudo_label);
+        assert.deepEqual(probs[b].pseudo_label, grad[b].pseudo_label);
       });
       const steps: boolean[] = [];
       await train(
