@@ -25,7 +25,7 @@ import { loadModel } from "../model/model.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import type { TrainOptions } from "../cli/train_options.ts";
 import { startedWith } from "./resume.ts";
-import { writeRunResults } from "./run_results.ts";
+import { recordEpoch, writeRunResults } from "./run_results.ts";
 import { AdDrop, isAdDropEpoch } from "./addrop.ts";
 import { limitSamples, loadRunData } from "./data.ts";
 import { computeMetrics, predictLogits, sequencePredictions, wordPredictions } from "./evaluate.ts";
@@ -252,16 +252,12 @@ export async function train(
     }
     state.history.push(metrics);
     onEvent({ type: "eval", epoch: epoch + 1, metrics });
-    const value = metrics[metric.name];
-    const better = value !== undefined && (state.bestMetric === null ||
-      (metric.higher ? value > state.bestMetric : value < state.bestMetric));
-    if (validation.length === 0 || better) {
-      state.bestMetric = value ?? null;
-      state.bestEpoch = epoch + 1;
-      state.epochsWithoutImprovement = 0;
+    if (
+      recordEpoch(state, epoch, metrics[metric.name], { higher: metric.higher, always: !validation.length })
+    ) {
       evalResults = metrics;
       await saveCheckpoint(gpu, outDir, ckpt);
-    } else state.epochsWithoutImprovement++;
+    }
     state.epoch = epoch + 1;
     await writeFileAtomic(`${outDir}/train_log.jsonl`, log.join("\n") + "\n");
     await saveTrainerState(gpu, lastDir, ckpt, state);

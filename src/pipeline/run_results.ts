@@ -1,7 +1,8 @@
 /**
  * The files a training run ends with: `eval_results.json` (the best epoch's metrics) and `all_results.json`
  * (those as `eval_*`, the run's size and time, and every epoch's metrics), as Hugging Face's Trainer writes
- * them; each to a temporary name, renamed.
+ * them; each to a temporary name, renamed. And the best-epoch bookkeeping both runs (encoders, translation)
+ * share.
  *
  * @module
  */
@@ -33,4 +34,27 @@ export async function writeRunResults(
       2,
     ) + "\n",
   );
+}
+
+/**
+ * Records epoch `epoch` (0-based) with its selection metric `value` (`higher`: larger is better): returns true
+ * when it is the best so far, or when `always` (no validation data), and then resets the patience count;
+ * otherwise counts one more epoch without improvement.
+ */
+export function recordEpoch(
+  state: TrainerState,
+  epoch: number,
+  value: number | undefined,
+  o: { higher: boolean; always: boolean },
+): boolean {
+  const better = value !== undefined &&
+    (state.bestMetric === null || (o.higher ? value > state.bestMetric : value < state.bestMetric));
+  if (!o.always && !better) {
+    state.epochsWithoutImprovement++;
+    return false;
+  }
+  state.bestMetric = value ?? null;
+  state.bestEpoch = epoch + 1;
+  state.epochsWithoutImprovement = 0;
+  return true;
 }

@@ -30,7 +30,7 @@ import {
   type TrainerState,
 } from "../model/checkpoint.ts";
 import { startedWith } from "./resume.ts";
-import { writeRunResults } from "./run_results.ts";
+import { recordEpoch, writeRunResults } from "./run_results.ts";
 import { IGNORE_INDEX, loadTokenizer, type TextTokenizer } from "../model/tokenizer.ts";
 import { loadMarianTokenizers, type MarianTokenizers } from "../model/marian_tokenizer.ts";
 import { paddedLength } from "./tokenize.ts";
@@ -392,19 +392,14 @@ export async function trainTranslation(
     }
     state.history.push(metrics);
     onEvent({ type: "eval", epoch: epoch + 1, metrics });
-    const value = metrics[metric];
-    const better = value !== undefined &&
-      (state.bestMetric === null ||
-        (metric === "loss" ? value < state.bestMetric : value > state.bestMetric));
-    if (!validItems.length || better) {
-      state.bestMetric = value ?? null;
-      state.bestEpoch = epoch + 1;
-      state.epochsWithoutImprovement = 0;
+    if (
+      recordEpoch(state, epoch, metrics[metric], { higher: metric !== "loss", always: !validItems.length })
+    ) {
       await saveTranslationCheckpoint(gpu, outDir, loaded, tok);
       if (hypotheses.length) {
         await writeFileAtomic(`${outDir}/generated_predictions.txt`, hypotheses.join("\n") + "\n");
       }
-    } else state.epochsWithoutImprovement++;
+    }
     state.epoch = epoch + 1;
     await writeFileAtomic(`${outDir}/train_log.jsonl`, log.join("\n") + "\n");
     await saveTranslationCheckpoint(gpu, lastDir, loaded, tok);
