@@ -761,36 +761,57 @@ export async function greedyGenerate(
   const cfg = m.cfg;
   const B = sources.length;
   const srcLen = checkGeneration(m, sources, o.maxNewTokens);
-  const pad = cfg.padTokenId;
   const out: number[][] = Array.from({ length: B }, () => []);
   const done = new Array(B).fill(false);
+  const run = recomputingSteps(m, sources, 1, srcLen, "generate");
+  for (let step = 0; step < o.maxNewTokens && done.includes(false); step++) {
+    const seqs = out.map((ids) => [cfg.decoderStartTokenId, ...ids]);
+    const prog = await run(seqs, step + 1, (p) => p.generate);
+    acceptGreedy(cfg, step, o.maxNewTokens, await readTensor(m.gpu, prog.genIds), out, done);
+  }
+  return out;
+}
+
+/**
+ * The steps of the recomputing generators ({@linkcode greedyGenerate}, `beamSearch`): each call writes the
+ * decoder rows `seqs` (one per batch row, `sources` each repeated `copies` times; each starting with the start
+ * token, `curLen` tokens long) padded to the batch length, which grows with the output (the encoder runs again
+ * at each new length), then submits the decoder over every position and `tail` of the program, and returns the
+ * program.
+ */
+export function recomputingSteps(
+  m: MarianModel,
+  sources: number[][],
+  copies: number,
+  srcLen: number,
+  label: string,
+): (seqs: readonly (readonly number[])[], curLen: number, tail: (p: MarianProgram) => Dispatch[]) => Promise<
+  MarianProgram
+> {
+  const pad = m.cfg.padTokenId;
+  const R = sources.length * copies;
   let T = 0;
   let prog: MarianProgram | null = null;
-  let src = sourceRows(sources, 1, 0, pad);
+  let src = sourceRows(sources, copies, 0, pad);
   m.setStep(0, 0);
-  for (let step = 0; step < o.maxNewTokens && done.includes(false); step++) {
-    // The batch grows with the output (the encoder runs again at each new length).
-    const need = generationLength(m, srcLen, step + 1);
+  return async (seqs, curLen, tail) => {
+    const need = generationLength(m, srcLen, curLen);
     const fresh = need !== T;
     if (fresh) {
       T = need;
-      src = sourceRows(sources, 1, T, pad);
-      prog = await m.program(B, T, "eval");
+      src = sourceRows(sources, copies, T, pad);
+      prog = await m.program(R, T, "eval");
     }
-    const dec = new Array(B * T).fill(pad);
-    out.forEach((ids, b) => {
-      dec[b * T] = cfg.decoderStartTokenId;
-      ids.forEach((id, t) => (dec[b * T + t + 1] = id));
-    });
-    m.writeBatch({ B, T, inputIds: src.inputIds, attentionMask: src.mask, decoderInputIds: dec });
-    writeTensor(m.gpu, m.inputs.genRowIds, Uint32Array.from({ length: B }, (_, b) => b * T + step));
-    const cmd = new CommandBatch(m.gpu, "generate");
-    if (fresh) cmd.run(...prog!.encoderForward);
-    cmd.run(...prog!.decoderBody, ...prog!.generate);
-    cmd.submit();
-    acceptGreedy(cfg, step, o.maxNewTokens, await readTensor(m.gpu, prog!.genIds), out, done);
-  }
-  return out;
+    const p = prog!;
+    const dec = new Array(R * T).fill(pad);
+    seqs.forEach((seq, r) => seq.forEach((id, t) => (dec[r * T + t] = id)));
+    m.writeBatch({ B: R, T, inputIds: src.inputIds, attentionMask: src.mask, decoderInputIds: dec });
+    writeTensor(m.gpu, m.inputs.genRowIds, Uint32Array.from({ length: R }, (_, r) => r * T + curLen - 1));
+    const cmd = new CommandBatch(m.gpu, label);
+    if (fresh) cmd.run(...p.encoderForward);
+    cmd.run(...p.decoderBody, ...tail(p)).submit();
+    return p;
+  };
 }
 
 /**

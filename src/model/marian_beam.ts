@@ -13,17 +13,9 @@
  *
  * @module
  */
-import { CommandBatch } from "../gpu/encoder.ts";
 import { readFloats } from "../gpu/readback.ts";
-import { writeTensor } from "../gpu/tensor.ts";
 import { KvDecoder } from "./marian_decode.ts";
-import {
-  checkGeneration,
-  generationLength,
-  type MarianModel,
-  type MarianProgram,
-  sourceRows,
-} from "./marian.ts";
+import { checkGeneration, type MarianModel, recomputingSteps } from "./marian.ts";
 
 /** Options of {@linkcode beamSearch}. */
 export interface BeamOptions {
@@ -55,30 +47,14 @@ export async function beamSearch(m: MarianModel, sources: number[][], o: BeamOpt
   checkBeams(K);
   const R = sources.length * K;
   const srcLen = checkGeneration(m, sources, o.maxNewTokens, R);
-  const pad = m.cfg.padTokenId;
-  let T = 0;
-  let prog: MarianProgram | null = null;
-  let src = sourceRows(sources, K, 0, pad);
-  m.setStep(0, 0);
+  const run = recomputingSteps(m, sources, K, srcLen, "beam search");
   return await beamCore(m, sources, o, async (running, curLen) => {
-    // The batch grows with the hypotheses (the encoder runs again at each new length).
-    const need = generationLength(m, srcLen, curLen);
-    const fresh = need !== T;
-    if (fresh) {
-      T = need;
-      src = sourceRows(sources, K, T, pad);
-      prog = await m.program(R, T, "eval");
-    }
-    const dec = new Array(R * T).fill(pad);
-    running.forEach((beams, b) =>
-      beams.forEach((h, k) => h.seq.forEach((id, t) => (dec[(b * K + k) * T + t] = id)))
+    const prog = await run(
+      running.flatMap((beams) => beams.map((h) => h.seq)),
+      curLen,
+      (p) => p.generateLogits,
     );
-    m.writeBatch({ B: R, T, inputIds: src.inputIds, attentionMask: src.mask, decoderInputIds: dec });
-    writeTensor(m.gpu, m.inputs.genRowIds, Uint32Array.from({ length: R }, (_, r) => r * T + curLen - 1));
-    const cmd = new CommandBatch(m.gpu, "beam search");
-    if (fresh) cmd.run(...prog!.encoderForward);
-    cmd.run(...prog!.decoderBody, ...prog!.generateLogits).submit();
-    return await readFloats(m.gpu, prog!.genLogits);
+    return await readFloats(m.gpu, prog.genLogits);
   });
 }
 
