@@ -73,7 +73,7 @@ export async function beamSearchCached(
   const R = sources.length * K;
   const dec = await KvDecoder.create(m, sources, K, o.maxNewTokens);
   try {
-    return await beamCore(m, sources, o, async (running, curLen) => {
+    return await beamCore(m, sources, o, async (running) => {
       const tokens = new Uint32Array(R);
       const parents = new Uint32Array(R);
       running.forEach((beams, b) =>
@@ -82,7 +82,7 @@ export async function beamSearchCached(
           parents[b * K + k] = h.parent ?? b * K + k;
         })
       );
-      await dec.step(tokens, curLen > 1 ? { parents } : {});
+      await dec.step(tokens, { parents });
       return await readFloats(m.gpu, dec.logits);
     });
   } finally {

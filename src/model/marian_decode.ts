@@ -280,7 +280,8 @@ export class KvDecoder {
 
   /**
    * Runs position `t` (0, 1, ... in order) for every row with input `tokens` (rows); with `parents` (rows), row r
-   * first takes over the cache of row parents[r]. `argmax` also writes `next`.
+   * first takes over the cache of row parents[r] (from the second position on; a decoder with one row per
+   * source has no other row to take over, so it ignores them). `argmax` also writes `next`.
    */
   async step(tokens: Uint32Array, o: { parents?: Uint32Array; argmax?: boolean } = {}): Promise<void> {
     const { gpu } = this.m;
@@ -291,7 +292,7 @@ export class KvDecoder {
     }
     const cmd = new CommandBatch(gpu, "generate (cached)");
     if (t === 0) cmd.run(...p.once);
-    if (o.parents && t > 0) {
+    if (o.parents && t > 0 && p.positional.length > 1) {
       // Reorder: the other cache of each layer gets row parents[r] of the current one, and becomes current.
       writeTensor(gpu, p.parentIds, o.parents);
       cmd.run(...await this.#reorder(this.#parity));

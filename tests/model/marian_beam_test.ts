@@ -48,6 +48,7 @@ for (const DIR of DIRS) {
       // One beam is greedy search.
       const greedy = await greedyGenerate(m, f.source_ids, { maxNewTokens: 10 });
       assert.deepEqual(await beamSearch(m, f.source_ids, { numBeams: 1, maxNewTokens: 10 }), greedy);
+      assert.deepEqual(await beamSearchCached(m, f.source_ids, { numBeams: 1, maxNewTokens: 10 }), greedy);
       await assert.rejects(
         beamSearch(m, f.source_ids, { numBeams: 100, maxNewTokens: 4 }),
         /generation for 15 sources in 1500 rows needs 1500 x \d+/,
