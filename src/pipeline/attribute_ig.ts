@@ -21,21 +21,15 @@
  */
 import type { Dispatch } from "../gpu/encoder.ts";
 import { createTensor, type Tensor } from "../gpu/tensor.ts";
-import { accumulate, accumulateSplit } from "../kernels/accumulate.ts";
 import { crossEntropyForward, mseForward } from "../kernels/loss.ts";
 import { pseudoLabelGrad, pseudoLabelIds } from "../kernels/pseudo_label.ts";
 import { scale } from "../kernels/scale.ts";
 import type { Encoder } from "../model/encoder.ts";
 import { buildAttributionBackward, buildForwardFrom, type Mode, type Program } from "../model/program.ts";
+import { createIgScratch, igLayerLoop, type IgScaledPass, type IgScratch, igSteps } from "./ig_layers.ts";
 
 /** Scratch of the integrated-gradients stage, allocated once for the encoder's largest batch. */
-export interface IgBuffers {
-  /** (maxB) the scale of the current step, k/m for every example. */
-  alpha: Tensor;
-  /** (maxB) ones, the source `alpha` is filled from. */
-  ones: Tensor;
-  /** (maxB * NH * maxT * maxT) dF/d(scaled A) of one step. */
-  dprobs: Tensor;
+export interface IgBuffers extends IgScratch {
   /** (maxB * maxT) i32 argmax labels of the clean pass (token classification), else null. */
   pseudo: Tensor | null;
 }
@@ -45,9 +39,7 @@ export async function createIgBuffers(enc: Encoder): Promise<IgBuffers> {
   const { gpu, cfg } = enc;
   const { maxBatch: B, maxLength: T } = enc.options;
   return {
-    alpha: await createTensor(gpu, [B], "f32", { label: "ig alpha" }),
-    ones: await createTensor(gpu, [B], "f32", { label: "ig ones", data: new Float32Array(B).fill(1) }),
-    dprobs: await createTensor(gpu, [B * cfg.numHeads * T * T], "f32", { label: "ig dprobs" }),
+    ...await createIgScratch(gpu, B, cfg.numHeads, T),
     pseudo: cfg.head === "token_classification"
       ? await createTensor(gpu, [B * T], "i32", { label: "ig pseudo-labels" })
       : null,
@@ -106,14 +98,8 @@ export async function buildIntegratedGradients(
 ): Promise<Dispatch[]> {
   const { gpu, cfg } = enc;
   const { B, T } = prog;
-  const m = o.steps;
-  if (!(Number.isInteger(m) && m >= 1)) {
-    throw new RangeError(`integrated gradients: steps = ${m}, expected >= 1`);
-  }
+  igSteps(o.steps);
   const rows = enc.rows(B, T);
-  const NH = cfg.numHeads;
-  const alpha = buf.alpha.view([B]);
-  const dprobs = buf.dprobs.view([B, NH, T, T]);
   const targets = enc.inputs.targets.view([rows]);
   const list: Dispatch[] = [];
   // The start gradient: what is fixed by the clean pass is computed once, here.
@@ -146,29 +132,20 @@ export async function buildIntegratedGradients(
       }),
     );
   }
-  const ones = buf.ones.view([B]);
   // k = m (alpha = 1) is the clean pass itself: one activation-only backward gives that term for every layer.
   const lowest = Math.min(...layers);
+  const scaledPass: IgScaledPass = async (l, alpha, d) => {
+    const po = { mode: o.mode, alpha: { layer: l, tensor: alpha } };
+    return [
+      ...await buildForwardFrom(enc, prog, l, { ...po, reuseQkv: true }),
+      ...perStep,
+      ...await buildAttributionBackward(enc, prog, dlogits, l, new Map([[l, d]]), po),
+    ];
+  };
   list.push(
     ...perStep,
     ...await buildAttributionBackward(enc, prog, dlogits, lowest, scores, { mode: o.mode }),
+    ...await igLayerLoop(gpu, buf, layers, scores, o.steps, (l) => prog.layers[l].probs, scaledPass),
   );
-  for (const l of [...new Set(layers)].sort((a, b) => b - a)) {
-    const out = scores.get(l);
-    if (!out) throw new Error(`integrated gradients: no scores tensor for layer ${l}`);
-    if (m > 1) {
-      const po = { mode: o.mode, alpha: { layer: l, tensor: alpha } };
-      const forward = await buildForwardFrom(enc, prog, l, { ...po, reuseQkv: true });
-      const backward = await buildAttributionBackward(enc, prog, dlogits, l, new Map([[l, dprobs]]), po);
-      const add = await accumulateSplit(gpu, { out, x: dprobs }, { mode: "add" });
-      for (let k = 1; k < m; k++) {
-        list.push(await accumulate(gpu, { out: alpha, x: ones }, { mode: "set", s: k / m }));
-        list.push(...forward, ...perStep, ...backward, ...add);
-      }
-    }
-    list.push(
-      ...await accumulateSplit(gpu, { out, x: prog.layers[l].probs }, { mode: "multiply", s: 1 / m }),
-    );
-  }
   return list;
 }

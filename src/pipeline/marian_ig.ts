@@ -16,20 +16,14 @@
  */
 import type { Dispatch } from "../gpu/encoder.ts";
 import { createTensor, type Tensor } from "../gpu/tensor.ts";
-import { accumulate, accumulateSplit } from "../kernels/accumulate.ts";
 import { crossEntropyForward } from "../kernels/loss.ts";
 import { pseudoLabelIds } from "../kernels/pseudo_label.ts";
 import { scale } from "../kernels/scale.ts";
 import type { MarianModel, MarianProgram } from "../model/marian.ts";
+import { createIgScratch, igLayerLoop, type IgScaledPass, type IgScratch, igSteps } from "./ig_layers.ts";
 
 /** Scratch of the integrated-gradients stage, allocated once for the model's largest batch. */
-export interface MarianIgBuffers {
-  /** (maxB) the scale of the current step, k/m for every example. */
-  alpha: Tensor;
-  /** (maxB) ones, the source `alpha` is filled from. */
-  ones: Tensor;
-  /** (maxB * NH * maxT * maxT) dF/d(scaled A) of one step. */
-  dprobs: Tensor;
+export interface MarianIgBuffers extends IgScratch {
   /** (maxB * maxT) i32: the clean pass's argmax at each labelled position, -100 elsewhere. */
   pseudo: Tensor;
 }
@@ -37,12 +31,8 @@ export interface MarianIgBuffers {
 /** Allocates {@linkcode MarianIgBuffers} for `m`. */
 export async function createMarianIgBuffers(m: MarianModel): Promise<MarianIgBuffers> {
   const { maxBatch: B, maxLength: T } = m.options;
-  const f = (label: string, n: number, data?: Float32Array) =>
-    createTensor(m.gpu, [n], "f32", { label, data });
   return {
-    alpha: await f("ig alpha", B),
-    ones: await f("ig ones", B, new Float32Array(B).fill(1)),
-    dprobs: await f("ig dprobs", B * m.cfg.encoderHeads * T * T),
+    ...await createIgScratch(m.gpu, B, m.cfg.encoderHeads, T),
     pseudo: await createTensor(m.gpu, [B * T], "i32", { label: "ig pseudo-labels" }),
   };
 }
@@ -71,14 +61,7 @@ export async function buildMarianIntegratedGradients(
   const { B, T } = clean;
   const N = B * T;
   const V = m.cfg.vocabSize;
-  const steps = o.steps;
-  if (!(Number.isInteger(steps) && steps >= 1)) {
-    throw new RangeError(`integrated gradients: steps = ${steps}, expected >= 1`);
-  }
-  const NH = m.cfg.encoderHeads;
-  const alpha = buf.alpha.view([B]);
-  const ones = buf.ones.view([B]);
-  const dprobs = buf.dprobs.view([B, NH, T, T]);
+  igSteps(o.steps);
   const pseudo = buf.pseudo.view([N]);
   // F's labels: the clean pass's argmax where the batch has a label (-100 elsewhere), fixed for every step.
   const list: Dispatch[] = [
@@ -100,31 +83,17 @@ export async function buildMarianIntegratedGradients(
   ];
   // k = m (alpha = 1): the clean pass, every selected layer at once.
   list.push(...start, ...clean.attributionBackward);
-  for (const l of [...new Set(layers)].sort((a, b) => b - a)) {
-    const out = scores.get(l);
-    if (!out) throw new Error(`integrated gradients: no scores tensor for layer ${l}`);
-    if (steps > 1) {
-      const scaled = await m.program(B, T, o.mode, {
-        attribution: { dlogits, dprobs: new Map([[l, dprobs]]) },
-        alpha: { layer: l, tensor: alpha },
-      }, `${o.key}:ig${l}`);
-      const add = await accumulateSplit(gpu, { out, x: dprobs }, { mode: "add" });
-      for (let k = 1; k < steps; k++) {
-        list.push(await accumulate(gpu, { out: alpha, x: ones }, { mode: "set", s: k / steps }));
-        list.push(
-          ...scaled.encoderForward,
-          ...scaled.decoderForward,
-          ...start,
-          ...scaled.attributionBackward,
-          ...add,
-        );
-      }
-    }
-    // Layer l's probabilities are the clean pass's (alpha scales them after the softmax; layers below are
-    // unscaled): scores = A * sum / m.
-    list.push(
-      ...await accumulateSplit(gpu, { out, x: clean.encLayers[l].probs }, { mode: "multiply", s: 1 / steps }),
-    );
-  }
+  // For k < m the whole model runs again with layer l scaled (alpha scales its probabilities after the
+  // softmax, layers below are unscaled, so A_l stays the clean pass's for the final multiply).
+  const scaledPass: IgScaledPass = async (l, alpha, d) => {
+    const scaled = await m.program(B, T, o.mode, {
+      attribution: { dlogits, dprobs: new Map([[l, d]]) },
+      alpha: { layer: l, tensor: alpha },
+    }, `${o.key}:ig${l}`);
+    return [...scaled.encoderForward, ...scaled.decoderForward, ...start, ...scaled.attributionBackward];
+  };
+  list.push(
+    ...await igLayerLoop(gpu, buf, layers, scores, o.steps, (l) => clean.encLayers[l].probs, scaledPass),
+  );
   return list;
 }
