@@ -61,7 +61,7 @@ if "attention_fwd_bwd_b8_h12_t128_d64_in_sequence" in R:
                     f(m("attention_fwd_bwd_b8_h12_t128_d64_in_sequence"), "ms"),
                     f"by dispatch (timestamps; each alone: {f(m('attention_fwd_bwd_b8_h12_t128_d64_alone'), 'ms')})"))
 MEMORY_BOUND = ["layernorm_forward", "layernorm_backward", "gelu_forward", "gelu_backward",
-                "softmax_forward_12288x128", "cross_entropy", "adamw_update", "grad_norm"]
+                "softmax_forward_12288x128", "cross_entropy", "cross_entropy_v8191", "adamw_update", "grad_norm"]
 for n in MEMORY_BOUND:
     if n in R:
         r, of = ratio(n)

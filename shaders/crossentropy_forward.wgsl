@@ -78,11 +78,12 @@ fn main(
   let count = red_c[0];
   let t = targets[row];
   let ok = valid(t);
-  // An ignored row, or no valid row at all: zero loss and gradient (never 0 / 0).
-  let scale = select(0.0, 1.0 / max(count, 1.0), ok);
+  // An ignored row, or no valid row at all: zero loss and gradient (never 0 / 0), whatever its logits hold
+  // (selected, not multiplied by 0: NaN or an overflowing exp would survive that).
+  let scale = 1.0 / max(count, 1.0);
   for (var v = lid; v < V; v += WG) {
     let sm = exp(logits[o + v] - mx) / sum;
-    dlogits[o + v] = (sm - select(0.0, 1.0, ok && u32(t) == v)) * scale;
+    dlogits[o + v] = select(0.0, (sm - select(0.0, 1.0, u32(t) == v)) * scale, ok);
   }
   if (lid == 0u) {
     losses[row] = select(0.0, log(sum) + mx - logits[o + min(u32(max(t, 0)), V - 1u)], ok);

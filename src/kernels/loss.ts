@@ -11,6 +11,9 @@ import crossentropyForwardRowsWgsl from "../../shaders/crossentropy_forward_rows
 import crossentropyForwardRows4Wgsl from "../../shaders/crossentropy_forward_rows4.wgsl" with {
   type: "text",
 };
+import crossentropyForwardRows4uWgsl from "../../shaders/crossentropy_forward_rows4u.wgsl" with {
+  type: "text",
+};
 import crossentropyReduceWgsl from "../../shaders/crossentropy_reduce.wgsl" with { type: "text" };
 import mseForwardWgsl from "../../shaders/mse_forward.wgsl" with { type: "text" };
 import type { Gpu } from "../gpu/device.ts";
@@ -27,8 +30,8 @@ const ROWS_WG = 8;
 
 /**
  * How the cross-entropy maps rows to the hardware: `workgroup` (one workgroup per row, tree reductions; for
- * GPUs) or `invocation` (one row per invocation, vec4 loads where V % 4 = 0, no barriers; for CPU-emulated
- * adapters such as llvmpipe). Default: `invocation` on a software adapter.
+ * GPUs) or `invocation` (one row per invocation, no barriers, vec4 loads where V % 4 = 0 or N * V % 4 = 0; for
+ * CPU-emulated adapters such as llvmpipe). Default: `invocation` on a software adapter.
  */
 export type CrossEntropyLayout = "workgroup" | "invocation";
 
@@ -56,6 +59,13 @@ const CE_ROWS4: KernelSource = {
   code: crossentropyForwardRows4Wgsl,
 };
 
+/** Rows that start anywhere within a vec4 (V % 4 != 0): entries `main`, `boundary` and `finish`. */
+const CE_ROWS4U: KernelSource = {
+  ...CE_ROWS,
+  file: "crossentropy_forward_rows4u.wgsl",
+  code: crossentropyForwardRows4uWgsl,
+};
+
 const CE_REDUCE: KernelSource = {
   file: "crossentropy_reduce.wgsl",
   code: crossentropyReduceWgsl,
@@ -72,7 +82,8 @@ const MSE_FORWARD: KernelSource = {
  * Prepares the fused cross-entropy over `N` rows of `V` logits: `losses` (N) per row, `loss` (1) their mean
  * over the rows with a valid target (0 when there is none), and `dlogits = (softmax - onehot) / count` (0 for
  * ignored rows), the gradient of `loss`. `targets` is an i32 tensor (N). Two dispatches (three with the
- * `invocation` layout, which parks the count in `loss` until the last one), to be recorded in order.
+ * `invocation` layout, which parks the count in `loss` until the last one; five there when V % 4 != 0, V >= 5
+ * and N * V % 4 = 0, which read the unaligned rows as vec4s), to be recorded in order.
  *
  * @example
  * ```ts
@@ -102,6 +113,26 @@ export async function crossEntropyForward(
   const reduce = await gpu.pipelines.get(CE_REDUCE, { WG: 64 });
   if ((d.layout ?? (gpu.isSoftware ? "invocation" : "workgroup")) === "invocation") {
     const count = await gpu.pipelines.get(CE_COUNT, { WG: 64 });
+    if (d.V % 4 !== 0 && d.V >= 5 && (d.N * d.V) % 4 === 0) {
+      // Rows not aligned to vec4s: vec4 loads over the matrices taken flat (crossentropy_forward_rows4u.wgsl).
+      const grid = grid1d(gpu, Math.max(d.N, 1), ROWS_WG);
+      const bindings = [t.losses, t.dlogits, t.logits, t.targets, t.loss];
+      const pass = async (entryPoint: string) =>
+        prepareDispatch(
+          gpu,
+          await gpu.pipelines.get({ ...CE_ROWS4U, entryPoint }, { WG: ROWS_WG }),
+          bindings,
+          params,
+          grid,
+        );
+      return [
+        prepareDispatch(gpu, count, [t.loss, t.targets], params, [1]),
+        await pass("main"),
+        await pass("boundary"),
+        await pass("finish"),
+        prepareDispatch(gpu, reduce, [t.loss, t.losses, t.targets], params, [1]),
+      ];
+    }
     const rows = await gpu.pipelines.get(d.V % 4 === 0 ? CE_ROWS4 : CE_ROWS, { WG: ROWS_WG });
     return [
       prepareDispatch(gpu, count, [t.loss, t.targets], params, [1]),

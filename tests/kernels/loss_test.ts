@@ -9,9 +9,12 @@ import { gpuTest } from "../_util/gpu.ts";
 import { Rng } from "../_util/rng.ts";
 
 // Both layouts. `workgroup`: WG = 256 classes per pass: V = 255, 256, 257. `invocation`: 8 rows per
-// workgroup: N = 7, 8, 9; vec4 loads where V % 4 = 0 (256, 4096, 8192, 4), scalar ones otherwise (255, 257, 65,
-// 9, 5). Also an odd shape (45, 65); all rows ignored; N = 0; BERT-base slices: token classification
-// (B*T = 2*128 rows, 9 labels), a 4096-class head over T = 128 rows and an 8192-word MLM head, mostly ignored.
+// workgroup: N = 7, 8, 9; vec4 loads where V % 4 = 0 (256, 4096, 8192, 4); where V % 4 != 0, unaligned rows
+// read as vec4s when N * V % 4 = 0 (5, 7, 9, 65, 131, 8191; 32 vec4s per invocation of the gradient pass: rows
+// shorter and longer than a run, runs crossing rows) and scalar loads otherwise (45 x 65, 3 x 255, 3 x 257).
+// Also all rows ignored; N = 0; BERT-base slices: token classification (B*T = 2*128 rows, 9 labels), a
+// 4096-class head over T = 128 rows and an 8192-word MLM head, mostly ignored; an OPUS-MT-like vocabulary of
+// 8191 words.
 const CE: [number, number, number][] = [
   [45, 65, 0.2],
   [3, 255, 0],
@@ -25,6 +28,10 @@ const CE: [number, number, number][] = [
   [256, 9, 0.1],
   [128, 4096, 0.1],
   [40, 8192, 0.85],
+  [4, 7, 0.2],
+  [16, 65, 0.3],
+  [64, 131, 0.2],
+  [12, 8191, 0.25],
 ];
 
 for (const [N, V, ignoreShare] of CE) {
@@ -61,6 +68,39 @@ for (const [N, V, ignoreShare] of CE) {
       assert.deepEqual(await readFloats(g, dlogits), got.d);
       for (const t of [logits, tt, loss, losses, dlogits]) t.destroy();
     });
+  }
+}
+
+// Rows without a target are never part of the result, whatever their logits hold (here NaN and 1e30, whose
+// exp overflows): every layout and load path (V = 8: vec4 rows; 9 with N = 8: unaligned vec4s; 9 with N = 3:
+// scalar loads).
+for (const [N, V] of [[8, 8], [8, 9], [3, 9]]) {
+  for (const layout of ["workgroup", "invocation"] as const) {
+    gpuTest(
+      `cross-entropy ${layout} layout, N = ${N}, V = ${V}: ignored rows holding NaN and 1e30`,
+      async (g) => {
+        const rng = new Rng(N * V);
+        const x = rng.floats(N * V, -4, 4);
+        const targets = Int32Array.from({ length: N }, (_, n) => n % 2 ? -100 : n % V);
+        for (let n = 1; n < N; n += 2) x.fill(n % 4 === 1 ? Number.NaN : 1e30, n * V, (n + 1) * V);
+        const logits = await createTensor(g, [N, V], "f32", { data: x });
+        const tt = await createTensor(g, [N], "i32", { data: targets });
+        const [loss, losses, dlogits] = [
+          await createTensor(g, [1]),
+          await createTensor(g, [N]),
+          await createTensor(g, [N, V]),
+        ];
+        await runDispatches(
+          g,
+          await gpu.crossEntropyForward(g, { loss, losses, dlogits, logits, targets: tt }, { N, V, layout }),
+        );
+        const want = ref.crossEntropyForward(x, targets, { N, V });
+        assertClose(await readFloats(g, loss), [want.loss], { atol: 1e-5, rtol: 1e-5, name: "loss" });
+        assertClose(await readFloats(g, losses), want.losses, { atol: 1e-5, rtol: 1e-5, name: "losses" });
+        assertClose(await readFloats(g, dlogits), want.dlogits, { atol: 1e-7, rtol: 1e-4, name: "dlogits" });
+        for (const t of [logits, tt, loss, losses, dlogits]) t.destroy();
+      },
+    );
   }
 }
 
