@@ -83,6 +83,56 @@ export function millis(name: string, t: Timing, note = ""): BenchResult {
   return { name, unit: "ms", median: t.median, min: t.min, max: t.max, note: `${t.method} ${note}`.trim() };
 }
 
+/** Wall-clock times of adjacent pairs from {@linkcode timePairs}, warm-up pairs dropped. */
+export interface Pairs {
+  /** Milliseconds of each pair's first call. */
+  first: number[];
+  /** Milliseconds of each pair's second call. */
+  second: number[];
+}
+
+/**
+ * Runs `first` then `second`, `runs.warmup + runs.repeats` times, timing each call by the wall clock: cases that
+ * compare two steps time them in adjacent pairs, so that a ratio over pairs does not drift with the host's speed.
+ */
+export async function timePairs(
+  first: () => Promise<unknown>,
+  second: () => Promise<unknown>,
+  runs: { warmup: number; repeats: number },
+): Promise<Pairs> {
+  const out: Pairs = { first: [], second: [] };
+  for (let k = 0; k < runs.warmup + runs.repeats; k++) {
+    const t0 = performance.now();
+    await first();
+    const t1 = performance.now();
+    await second();
+    const t2 = performance.now();
+    if (k < runs.warmup) continue;
+    out.first.push(t1 - t0);
+    out.second.push(t2 - t1);
+  }
+  return out;
+}
+
+/** The figure `name`: the median over pairs of `num[k] / den[k]`, with its extremes. */
+export function pairRatio(
+  name: string,
+  unit: string,
+  num: number[],
+  den: number[],
+  note: string,
+): BenchResult {
+  const r = summarize(num.map((x, k) => x / den[k]), "wall-clock");
+  return {
+    name,
+    unit,
+    median: r.median,
+    min: r.min,
+    max: r.max,
+    note: `${note} (median over ${num.length} pairs)`,
+  };
+}
+
 /**
  * Bytes a timed batch of {@linkcode bandwidthVsCopy} moves at least: as many as the copy's (64 MiB read + 64 MiB
  * written), so every case runs about as long as the copy it is compared with. A batch of a few milliseconds is

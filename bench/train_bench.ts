@@ -17,8 +17,16 @@ import { AdDrop, type AdDropOptions } from "../src/pipeline/addrop.ts";
 import { Optimizer } from "../src/pipeline/optimizer.ts";
 import { ProgramCache, TrainStep } from "../src/pipeline/train_step.ts";
 import { InOrder } from "../src/gpu/readback.ts";
-import { summarize, timeWall, type Timing } from "../src/gpu/timing.ts";
-import { type BenchCase, type BenchResult, millis, timeDispatches } from "./_util.ts";
+import { summarize, timeWall } from "../src/gpu/timing.ts";
+import {
+  type BenchCase,
+  type BenchResult,
+  millis,
+  pairRatio,
+  type Pairs,
+  timeDispatches,
+  timePairs,
+} from "./_util.ts";
 
 const B = 8;
 /**
@@ -124,49 +132,29 @@ async function measure(
   };
   // AD-DROP cases time a plain step right before each AD-DROP step (same model, same run), so their ratio to
   // plain is a median over adjacent pairs and does not drift with the host's speed.
-  const ratios: number[] = [];
-  const plainMs: number[] = [];
-  let t: Timing;
-  if (!addrop) t = await timeWall(() => step(false), runs);
-  else {
-    const samples: number[] = [];
-    for (let k = 0; k < runs.warmup + runs.repeats; k++) {
-      const t0 = performance.now();
-      await step(false);
-      const t1 = performance.now();
-      await step(true);
-      const t2 = performance.now();
-      if (k < runs.warmup) continue;
-      plainMs.push(t1 - t0);
-      samples.push(t2 - t1);
-      ratios.push((t2 - t1) / (t1 - t0));
-    }
-    t = summarize(samples, "wall-clock");
-  }
+  const pairs = addrop ? await timePairs(() => step(false), () => step(true), runs) : null;
+  const t = pairs ? summarize(pairs.second, "wall-clock") : await timeWall(() => step(false), runs);
   const peakMb = (gpu.memory.peak - s.base) / 2 ** 20;
   addrop?.destroy();
   s.enc.destroy();
   s.opt.destroy();
   s.store.destroy();
-  const ratio = ratios.length ? summarize(ratios, "wall-clock").median : null;
-  const pairNote = ratio === null
-    ? ""
-    : `; ${
-      ratio.toFixed(3)
-    }x the plain step timed just before it (median of ${ratios.length} pairs; those plain steps ${
-      summarize(plainMs, "wall-clock").median.toFixed(0)
-    } ms)`;
-  const out = [millis(name, t, `B=${B} T=${T}, wall clock per step${pairNote}`)];
-  if (ratio !== null) {
-    out.push({
-      name: `${name}_ratio`,
-      unit: "x plain",
-      median: ratio,
-      min: Math.min(...ratios),
-      max: Math.max(...ratios),
-      note: "AD-DROP step / the plain step timed just before it, same model and run (median over pairs)",
-    });
+  if (pairs) {
+    const ratio = pairRatio(
+      `${name}_ratio`,
+      "x plain",
+      pairs.second,
+      pairs.first,
+      "AD-DROP step / the plain step timed just before it, same model and run",
+    );
+    const note =
+      `B=${B} T=${T}, wall clock per step; ${ratio.median.toFixed(3)}x the plain step timed just ` +
+      `before it (median of ${pairs.first.length} pairs; those plain steps ${
+        summarize(pairs.first, "wall-clock").median.toFixed(0)
+      } ms)`;
+    return [millis(name, t, note), ratio];
   }
+  const out = [millis(name, t, `B=${B} T=${T}, wall clock per step`)];
   if (!ad) {
     out.push({
       name: `${name}_memory`,
@@ -191,27 +179,18 @@ async function unaligned(gpu: Gpu, name: string): Promise<BenchResult[]> {
   const batch127 = syntheticBatch(B, short);
   let i = 0;
   const step = async (batch: typeof s.batch) => {
-    const t0 = performance.now();
     await s.step.run(batch, i, { optimizerStep: i + 1, lr: 1e-4 });
     i++;
-    return performance.now() - t0;
   };
-  const t127: number[] = [], t128: number[] = [], ratios: number[] = [];
+  let pairs: Pairs;
   try {
-    for (let k = 0; k < RUNS.warmup + RUNS.repeats; k++) {
-      const a = await step(batch127);
-      const b = await step(s.batch);
-      if (k < RUNS.warmup) continue;
-      t127.push(a);
-      t128.push(b);
-      ratios.push(a / b);
-    }
+    pairs = await timePairs(() => step(batch127), () => step(s.batch), RUNS);
   } finally {
     s.enc.destroy();
     s.opt.destroy();
     s.store.destroy();
   }
-  const r = summarize(ratios, "wall-clock");
+  const { first: t127, second: t128 } = pairs;
   return [
     millis(
       name,
@@ -220,14 +199,7 @@ async function unaligned(gpu: Gpu, name: string): Promise<BenchResult[]> {
         summarize(t128, "wall-clock").median.toFixed(0)
       } ms)`,
     ),
-    {
-      name: `${name}_ratio`,
-      unit: "x",
-      median: r.median,
-      min: r.min,
-      max: r.max,
-      note: `the T=${short} step / the T=${T} step after it (median over ${ratios.length} pairs)`,
-    },
+    pairRatio(`${name}_ratio`, "x", t127, t128, `the T=${short} step / the T=${T} step after it`),
   ];
 }
 

@@ -22,7 +22,7 @@ import { AdDropSeq2Seq } from "../src/pipeline/addrop_seq2seq.ts";
 import type { AdDropOptions } from "../src/pipeline/addrop.ts";
 import { adamwSettings, Optimizer } from "../src/pipeline/optimizer.ts";
 import { collatePairs } from "../src/pipeline/translate.ts";
-import { type BenchCase, type BenchResult, millis } from "./_util.ts";
+import { type BenchCase, type BenchResult, millis, pairRatio, timePairs } from "./_util.ts";
 
 const B = 8;
 const T = 64;
@@ -96,38 +96,28 @@ async function plainAndAdDrop(
     ...ad,
   });
   let i = 0;
-  const plainMs: number[] = [];
-  const adMs: number[] = [];
-  for (let k = 0; k < runs.warmup + runs.repeats; k++) {
-    const t0 = performance.now();
-    await step(s, plain, i++);
-    const t1 = performance.now();
-    const { program } = await addrop.prepare(s.batch, i);
-    await step(s, program, i++);
-    const t2 = performance.now();
-    if (k < runs.warmup) continue;
-    plainMs.push(t1 - t0);
-    adMs.push(t2 - t1);
-  }
-  const ratios = adMs.map((x, k) => x / plainMs[k]);
+  const { first: plainMs, second: adMs } = await timePairs(
+    () => step(s, plain, i++),
+    async () => step(s, (await addrop.prepare(s.batch, i)).program, i++),
+    runs,
+  );
   addrop.destroy();
   s.model.destroy();
   s.opt.destroy();
   s.store.destroy();
-  const r = summarize(ratios, "wall-clock");
+  const ratio = pairRatio(
+    `${name}_ratio`,
+    "x plain",
+    adMs,
+    plainMs,
+    "AD-DROP step / the plain step timed just before it",
+  );
   const note = `B=${B} T=${T}; ${
-    r.median.toFixed(3)
-  }x the plain step timed just before it (median of ${ratios.length} pairs)`;
+    ratio.median.toFixed(3)
+  }x the plain step timed just before it (median of ${adMs.length} pairs)`;
   return [
     millis(name, summarize(adMs, "wall-clock"), note),
-    {
-      name: `${name}_ratio`,
-      unit: "x plain",
-      median: r.median,
-      min: r.min,
-      max: r.max,
-      note: "AD-DROP step / the plain step timed just before it (median over pairs)",
-    },
+    ratio,
     millis(`${name}_plain`, summarize(plainMs, "wall-clock"), `B=${B} T=${T}, the plain steps of the pairs`),
   ];
 }
