@@ -424,6 +424,12 @@ export interface MarianProgramOptions {
   attribution?: { dlogits: Tensor; dprobs: ReadonlyMap<number, Tensor> };
   /** Integrated gradients: encoder layer `layer`'s probabilities scaled per example by `tensor` (B). */
   alpha?: { layer: number; tensor: Tensor };
+  /**
+   * `encoderForward` starts at this encoder layer, with its Q, K, V projection left out: the embeddings, the
+   * layers below and that projection are the previous forward's of the same batch (an integrated-gradients
+   * step, whose scaling leaves them unchanged). Default 0: the whole encoder.
+   */
+  encoderFrom?: number;
 }
 
 /** The prepared call lists of one batch shape. */
@@ -512,13 +518,20 @@ async function buildMarianProgram(
     addMask: o.addMasks?.get(l) ?? null,
     alpha: o.alpha?.layer === l ? o.alpha.tensor : null,
   });
-  const encoderForward = await embed(v(a.encSum, [N, C]), encX, ids.src, MARIAN_STREAMS.encoderEmbedding);
-  for (let l = 0; l < cfg.encoderLayers; l++) {
+  const from = o.encoderFrom ?? 0;
+  if (!(Number.isInteger(from) && from >= 0 && from <= Math.max(cfg.encoderLayers - 1, 0))) {
+    throw new RangeError(`Marian program: encoderFrom = ${from}, expected 0..${cfg.encoderLayers - 1}`);
+  }
+  const encoderForward = from > 0
+    ? []
+    : await embed(v(a.encSum, [N, C]), encX, ids.src, MARIAN_STREAMS.encoderEmbedding);
+  for (let l = from; l < cfg.encoderLayers; l++) {
     const x = l === 0 ? encX : encLayers[l - 1].out;
     encoderForward.push(
       ...await layerForward(gpu, store, marianEncoderNames(l), x, encLayers[l], encInputs(l), {
         ...encDims,
         layer: l,
+        skipQkv: o.encoderFrom !== undefined && l === from,
       }),
     );
   }

@@ -7,10 +7,12 @@
  * with a zero baseline, the probabilities of all heads of layer l scaled together (the attention kernels'
  * per-example `alpha`), and F = -CE against the clean pass's argmax at every target position that has a label,
  * those pseudo-labels fixed along the path. The k = m term is the clean pass itself: its activation-only
- * backward gives it for every selected layer at once. For k < m the whole model runs again with layer l scaled
- * (the same dropout streams, so the same masks as the clean pass in training), then the backward down to l.
- * Layers are processed from the top down and each one's sum is multiplied by its probabilities right after its
- * own passes, while they are still the clean pass's.
+ * backward gives it for every selected layer at once. For k < m the model runs again from encoder layer l up
+ * (its Q, K, V projection and everything below are the clean pass's and unchanged by the scaling), with layer
+ * l scaled and the same dropout streams (so the same masks as the clean pass in training), then the backward
+ * down to l. Layers are processed from the top down, so that the layers below l still hold the clean pass, and
+ * each one's sum is multiplied by its probabilities right after its own passes, while they are still the clean
+ * pass's.
  *
  * @module
  */
@@ -83,12 +85,13 @@ export async function buildMarianIntegratedGradients(
   ];
   // k = m (alpha = 1): the clean pass, every selected layer at once.
   list.push(...start, ...clean.attributionBackward);
-  // For k < m the whole model runs again with layer l scaled (alpha scales its probabilities after the
-  // softmax, layers below are unscaled, so A_l stays the clean pass's for the final multiply).
+  // For k < m the model runs again from encoder layer l up with layer l scaled (alpha scales its probabilities
+  // after the softmax, layers below are unscaled, so A_l stays the clean pass's for the final multiply).
   const scaledPass: IgScaledPass = async (l, alpha, d) => {
     const scaled = await m.program(B, T, o.mode, {
       attribution: { dlogits, dprobs: new Map([[l, d]]) },
       alpha: { layer: l, tensor: alpha },
+      encoderFrom: l,
     }, `${o.key}:ig${l}`);
     return [...scaled.encoderForward, ...scaled.decoderForward, ...start, ...scaled.attributionBackward];
   };

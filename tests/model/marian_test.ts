@@ -258,6 +258,12 @@ gpuTest("marian integrated gradients (m = 20) of each encoder layer match PyTorc
     assertClose(await readFloats(gpu, scores), expected, { atol: 1e-3 * scale, rtol: 1e-3, name: `ig.${l}` });
     scores.destroy();
   }
+  // The scaled passes start at encoder layer l; a start past the encoder is refused by name.
+  const L = loaded.cfg.encoderLayers;
+  await assert.rejects(
+    () => m.program(B, T, "eval", { encoderFrom: L }, "bad"),
+    new RegExp(`encoderFrom = ${L}`),
+  );
   destroyMarianIgBuffers(ig);
   dlogits.destroy();
   e.close();
