@@ -22,6 +22,7 @@ import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
+import { splitRowsOf } from "./split.ts";
 
 /** Invocations per row of the cross-entropy's `workgroup` layout; chosen by `bench/elementwise_bench.ts`. */
 const WG = 256;
@@ -111,40 +112,32 @@ export async function crossEntropyForward(
   if (d.V < 1) throw new ShapeError(`${k}: V must be >= 1, got ${d.V}`);
   const params = new ParamPack().u32(d.N).u32(d.V).bytes();
   const reduce = await gpu.pipelines.get(CE_REDUCE, { WG: 64 });
-  if ((d.layout ?? (gpu.isSoftware ? "invocation" : "workgroup")) === "invocation") {
+  const ranges = splitRowsOf(gpu, d.N, [d.V, 1], k);
+  if (ranges.length > 1 || (d.layout ?? (gpu.isSoftware ? "invocation" : "workgroup")) === "invocation") {
+    // The count over every row parked in `loss`, each row block's losses and gradient (the logits of an LM
+    // head above the binding limit come in blocks, on any adapter), then the mean over every row.
     const count = await gpu.pipelines.get(CE_COUNT, { WG: 64 });
-    if (d.V % 4 !== 0 && d.V >= 5 && (d.N * d.V) % 4 === 0) {
-      // Rows not aligned to vec4s: vec4 loads over the matrices taken flat (crossentropy_forward_rows4u.wgsl).
-      const grid = grid1d(gpu, Math.max(d.N, 1), ROWS_WG);
-      const bindings = [t.losses, t.dlogits, t.logits, t.targets, t.loss];
-      const pass = async (entryPoint: string) =>
-        prepareDispatch(
+    const list = [prepareDispatch(gpu, count, [t.loss, t.targets], params, [1])];
+    for (const r of ranges) {
+      const [rows, V] = [r.rows, d.V];
+      const view = (x: Tensor, w: number) => ranges.length === 1 ? x : x.view([rows * w], r.first * w);
+      list.push(
+        ...await invocationRows(
           gpu,
-          await gpu.pipelines.get({ ...CE_ROWS4U, entryPoint }, { WG: ROWS_WG }),
-          bindings,
-          params,
-          grid,
-        );
-      return [
-        prepareDispatch(gpu, count, [t.loss, t.targets], params, [1]),
-        await pass("main"),
-        await pass("boundary"),
-        await pass("finish"),
-        prepareDispatch(gpu, reduce, [t.loss, t.losses, t.targets], params, [1]),
-      ];
+          {
+            loss: t.loss,
+            losses: view(t.losses, 1),
+            dlogits: view(t.dlogits, V),
+            logits: view(t.logits, V),
+            targets: view(t.targets, 1),
+          },
+          rows,
+          V,
+        ),
+      );
     }
-    const rows = await gpu.pipelines.get(d.V % 4 === 0 ? CE_ROWS4 : CE_ROWS, { WG: ROWS_WG });
-    return [
-      prepareDispatch(gpu, count, [t.loss, t.targets], params, [1]),
-      prepareDispatch(
-        gpu,
-        rows,
-        [t.losses, t.dlogits, t.logits, t.targets, t.loss],
-        params,
-        grid1d(gpu, Math.max(d.N, 1), ROWS_WG),
-      ),
-      prepareDispatch(gpu, reduce, [t.loss, t.losses, t.targets], params, [1]),
-    ];
+    list.push(prepareDispatch(gpu, reduce, [t.loss, t.losses, t.targets], params, [1]));
+    return list;
   }
   const rows = await gpu.pipelines.get(CE_FORWARD, { WG });
   return [
@@ -157,6 +150,35 @@ export async function crossEntropyForward(
     ),
     prepareDispatch(gpu, reduce, [t.loss, t.losses, t.targets], params, [1]),
   ];
+}
+
+/**
+ * The `invocation` layout's row dispatches over `N` rows (the count already in `loss`): one pass where V % 4 = 0
+ * or where the rows cannot be read as vec4s, three where unaligned rows are (crossentropy_forward_rows4u.wgsl).
+ */
+async function invocationRows(
+  gpu: Gpu,
+  t: { loss: Tensor; losses: Tensor; dlogits: Tensor; logits: Tensor; targets: Tensor },
+  N: number,
+  V: number,
+): Promise<Dispatch[]> {
+  const params = new ParamPack().u32(N).u32(V).bytes();
+  const grid = grid1d(gpu, Math.max(N, 1), ROWS_WG);
+  const bindings = [t.losses, t.dlogits, t.logits, t.targets, t.loss];
+  if (V % 4 !== 0 && V >= 5 && (N * V) % 4 === 0) {
+    // Rows not aligned to vec4s: vec4 loads over the matrices taken flat.
+    const pass = async (entryPoint: string) =>
+      prepareDispatch(
+        gpu,
+        await gpu.pipelines.get({ ...CE_ROWS4U, entryPoint }, { WG: ROWS_WG }),
+        bindings,
+        params,
+        grid,
+      );
+    return [await pass("main"), await pass("boundary"), await pass("finish")];
+  }
+  const rows = await gpu.pipelines.get(V % 4 === 0 ? CE_ROWS4 : CE_ROWS, { WG: ROWS_WG });
+  return [prepareDispatch(gpu, rows, bindings, params, grid)];
 }
 
 /**

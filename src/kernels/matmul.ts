@@ -14,7 +14,8 @@ import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { assertBindable, gemm, type MatmulVariant, pickVariant } from "./matmul_gemm.ts";
-import { assertSize } from "./shapes.ts";
+import { assertSize, ShapeError } from "./shapes.ts";
+import { type RowRange, splitRowsOf } from "./split.ts";
 import { COLUMN_LANES, withColumnLanes } from "./row_lanes.ts";
 
 export type { MatmulVariant } from "./matmul_gemm.ts";
@@ -85,6 +86,19 @@ export async function matmulForward(
   assertSize(k, "inp", t.inp, d.M * d.K, `M*K = ${d.M}*${d.K}`);
   assertSize(k, "weight", t.weight, d.N * d.K, `N*K = ${d.N}*${d.K}`);
   if (t.bias) assertSize(k, "bias", t.bias, d.N, `N = ${d.N}`);
+  const ranges = splitRowsOf(gpu, d.M, [d.K, d.N], k);
+  if (ranges.length > 1) {
+    // Row blocks of inp and out above the binding limit (an LM head's logits): one product per block.
+    const list: Dispatch[] = [];
+    for (const r of ranges) {
+      const block = {
+        out: rowView(gpu, k, "out", t.out, r, d.N),
+        inp: rowView(gpu, k, "inp", t.inp, r, d.K),
+      };
+      list.push(...await matmulForward(gpu, { ...t, ...block }, { ...d, M: r.rows }));
+    }
+    return list;
+  }
   assertBindable(gpu, k, t);
   // out(m, n) = sum_k inp[m, k] weight[n, k]: both operands K-contiguous.
   return await gemm(gpu, {
@@ -145,6 +159,21 @@ export async function matmulBackward(
   if (t.dinp) assertSize(k, "dinp", t.dinp, d.M * d.K, `M*K = ${d.M}*${d.K}`);
   if (t.dweight) assertSize(k, "dweight", t.dweight, d.N * d.K, `N*K = ${d.N}*${d.K}`);
   if (t.dbias) assertSize(k, "dbias", t.dbias, d.N, `N = ${d.N}`);
+  const ranges = splitRowsOf(gpu, d.M, [d.K, d.N], k);
+  if (ranges.length > 1) {
+    // Row blocks of dout, inp and dinp above the binding limit: dinp block by block, and the parameter
+    // gradients (which accumulate anyway) summed over the blocks in order.
+    const list: Dispatch[] = [];
+    for (const r of ranges) {
+      const block = {
+        dinp: t.dinp && rowView(gpu, k, "dinp", t.dinp, r, d.K),
+        dout: rowView(gpu, k, "dout", t.dout, r, d.N),
+        inp: rowView(gpu, k, "inp", t.inp, r, d.K),
+      };
+      list.push(...await matmulBackward(gpu, { ...t, ...block }, { ...d, M: r.rows }));
+    }
+    return list;
+  }
   assertBindable(gpu, k, t);
   const variant = pickVariant(gpu, d.variant);
   const out: Dispatch[] = [];
@@ -249,4 +278,16 @@ export async function batchedMatmul(
     accumulate: d.accumulate ?? false,
     variant: pickVariant(gpu, d.variant),
   });
+}
+
+/** Rows `r` of an (M, width) tensor as a view; its start must be aligned for a binding. */
+function rowView(gpu: Gpu, kernel: string, name: string, t: Tensor, r: RowRange, width: number): Tensor {
+  const v = t.view([r.rows, width], r.first * width);
+  if (v.byteOffset % gpu.device.limits.minStorageBufferOffsetAlignment !== 0) {
+    throw new ShapeError(
+      `${kernel}: '${name}' is split into row blocks above the binding limit, but its view starts at byte ` +
+        `${t.byteOffset}, not a multiple of ${gpu.device.limits.minStorageBufferOffsetAlignment}`,
+    );
+  }
+  return v;
 }

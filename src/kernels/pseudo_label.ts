@@ -13,6 +13,7 @@ import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
+import { splitRowsOf } from "./split.ts";
 
 const SOURCE: KernelSource = {
   file: "pseudo_label_grad.wgsl",
@@ -52,13 +53,26 @@ const IDS: KernelSource = {
 
 /**
  * Prepares `labels[r]` (rows, i32) = the argmax of logits row r, or -100 where `targets[r]` is -100: the fixed
- * pseudo-labels of token classification's integrated gradients.
+ * pseudo-labels of token classification's integrated gradients. Binds the tensors whole.
  */
 export async function pseudoLabelIds(
   gpu: Gpu,
   t: { labels: Tensor; logits: Tensor; targets: Tensor },
   d: { rows: number; L: number },
 ): Promise<Dispatch> {
+  return (await pseudoLabelIdsSplit(gpu, t, d, false))[0];
+}
+
+/**
+ * {@linkcode pseudoLabelIds} in one dispatch, or one per row block where the logits exceed the binding limit
+ * (an LM head's).
+ */
+export async function pseudoLabelIdsSplit(
+  gpu: Gpu,
+  t: { labels: Tensor; logits: Tensor; targets: Tensor },
+  d: { rows: number; L: number },
+  split = true,
+): Promise<Dispatch[]> {
   const k = "pseudoLabelIds";
   assertSize(k, "labels", t.labels, d.rows, "rows");
   assertSize(k, "logits", t.logits, d.rows * d.L, "rows*L");
@@ -67,11 +81,15 @@ export async function pseudoLabelIds(
     if (t[name].dtype !== "i32") throw new ShapeError(`${k}: '${name}' must be i32, got ${t[name].dtype}`);
   }
   const kernel = await gpu.pipelines.get(IDS, { WG: 256 });
-  return prepareDispatch(
-    gpu,
-    kernel,
-    [t.labels, t.logits, t.targets],
-    new ParamPack().u32(d.rows).u32(d.L).bytes(),
-    grid1d(gpu, d.rows, 256),
-  );
+  const ranges = split ? splitRowsOf(gpu, d.rows, [d.L, 1], k) : [{ first: 0, rows: d.rows }];
+  return ranges.map((r) => {
+    const view = (x: Tensor, w: number) => ranges.length === 1 ? x : x.view([r.rows * w], r.first * w);
+    return prepareDispatch(
+      gpu,
+      kernel,
+      [view(t.labels, 1), view(t.logits, d.L), view(t.targets, 1)],
+      new ParamPack().u32(r.rows).u32(d.L).bytes(),
+      grid1d(gpu, Math.max(r.rows, 1), 256),
+    );
+  });
 }

@@ -69,6 +69,32 @@ export function splitRows(gpu: Gpu, R: number, L: number, kernel: string): RowRa
   return out;
 }
 
+/**
+ * Splits `R` rows into ranges that fit one binding in each of several tensors sharing those rows, whose rows
+ * hold `widths[i]` floats (an (R, K) input and an (R, N) output of a matmul, say): every range starts at an
+ * aligned offset in each tensor. Returns one range of all R rows when every tensor fits whole.
+ */
+export function splitRowsOf(gpu: Gpu, R: number, widths: readonly number[], kernel: string): RowRange[] {
+  if (widths.every((w) => R * w * 4 <= gpu.maxBindingBytes)) return [{ first: 0, rows: R }];
+  const align = gpu.device.limits.minStorageBufferOffsetAlignment;
+  let step = 1;
+  for (const w of widths) {
+    const s = align / gcd(w * 4, align);
+    step = (step * s) / gcd(step, s);
+  }
+  const fit = Math.min(...widths.map((w) => Math.floor(gpu.maxBindingBytes / (w * 4))));
+  const perRange = Math.floor(fit / step) * step;
+  if (perRange === 0) {
+    throw new ShapeError(
+      `${kernel}: ${step} rows of ${Math.max(...widths)} floats exceed the binding limit of ` +
+        `${gpu.maxBindingBytes} bytes`,
+    );
+  }
+  const out: RowRange[] = [];
+  for (let first = 0; first < R; first += perRange) out.push({ first, rows: Math.min(perRange, R - first) });
+  return out;
+}
+
 /** The binding of a row range of an (R, L) tensor. */
 export function rowBinding(t: Tensor, r: RowRange, L: number): Binding {
   if (r.first === 0 && r.rows * L === t.size) return t;

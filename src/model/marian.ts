@@ -218,14 +218,14 @@ export class MarianModel {
     }
     const { hiddenSize: C, vocabSize: V } = cfg;
     const BT = o.maxBatch * o.maxLength;
-    // The LM head's logits and their gradient are bound whole by the loss.
-    if (BT * V * 4 > gpu.maxBindingBytes) {
-      const most = Math.floor(gpu.maxBindingBytes / (4 * V));
+    // The LM head's logits and their gradient are one buffer each (bound in row blocks where they exceed the
+    // binding limit), so they must fit the adapter's largest buffer.
+    const maxBuffer = gpu.device.limits.maxBufferSize;
+    if (BT * V * 4 > maxBuffer) {
+      const most = Math.floor(maxBuffer / (4 * V));
       throw new InputError(
-        `batch ${o.maxBatch} x length ${o.maxLength} x vocabulary ${V} logits take ${
-          BT * V * 4
-        } bytes, above the ` +
-          `adapter's binding limit of ${gpu.maxBindingBytes}: keep batch x length <= ${most} (lower --batch-size ` +
+        `batch ${o.maxBatch} x length ${o.maxLength} x vocabulary ${V} logits take ${BT * V * 4} bytes, above ` +
+          `the adapter's largest buffer of ${maxBuffer} bytes: keep batch x length <= ${most} (lower --batch-size ` +
           "and use --gradient-accumulation-steps, or lower --max-length)",
       );
     }

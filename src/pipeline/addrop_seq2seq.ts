@@ -11,7 +11,6 @@
  */
 import { CommandBatch, type Dispatch } from "../gpu/encoder.ts";
 import { createTensor, type Tensor } from "../gpu/tensor.ts";
-import { pseudoLabelGrad } from "../kernels/pseudo_label.ts";
 import type { MarianModel, MarianProgram, Seq2SeqBatch } from "../model/marian.ts";
 import { type AdDropOptions, isAdDropEpoch, resolveLayers } from "./addrop.ts";
 import { buildMaskFor } from "./mask.ts";
@@ -20,6 +19,7 @@ import {
   createMarianIgBuffers,
   destroyMarianIgBuffers,
   type MarianIgBuffers,
+  marianPseudoLabelStart,
 } from "./marian_ig.ts";
 
 export { isAdDropEpoch };
@@ -37,6 +37,7 @@ export class AdDropSeq2Seq {
     readonly layers: number[],
     readonly buffers: Map<number, { scores: Tensor; thr: Tensor; mask: Tensor }>,
     readonly dlogits: Tensor,
+    readonly pseudo: Tensor,
     readonly ig: MarianIgBuffers | null,
   ) {}
 
@@ -54,8 +55,9 @@ export class AdDropSeq2Seq {
       });
     }
     const dlogits = await f("attribution dlogits", B * T * m.cfg.vocabSize);
+    const pseudo = await createTensor(m.gpu, [B * T], "i32", { label: "attribution pseudo-labels" });
     const ig = o.attribution === "ig" ? await createMarianIgBuffers(m) : null;
-    return new AdDropSeq2Seq(m, o, layers, buffers, dlogits, ig);
+    return new AdDropSeq2Seq(m, o, layers, buffers, dlogits, pseudo, ig);
   }
 
   #build(B: number, T: number) {
@@ -94,15 +96,14 @@ export class AdDropSeq2Seq {
             }),
           );
         } else if (method === "grad") {
-          stage.push(
-            ...clean.decoderForward,
-            await pseudoLabelGrad(m.gpu, {
-              dlogits,
-              logits: clean.logits,
-              targets: m.inputs.targets.view([B * T]),
-            }, { rows: B * T, L: V, mode: "negative_ce" }),
-            ...clean.attributionBackward,
+          // F = -CE against the clean pass's argmax (ADDROP.md, token classification and seq2seq).
+          const { ids, start } = await marianPseudoLabelStart(
+            m,
+            clean.logits,
+            dlogits,
+            this.pseudo.view([B * T]),
           );
+          stage.push(...clean.decoderForward, ...ids, ...start, ...clean.attributionBackward);
         }
         const src = { gpu: m.gpu, NH, lengths: m.inputs.lengths, rng: m.inputs.rng };
         for (const l of this.layers) {
@@ -148,6 +149,7 @@ export class AdDropSeq2Seq {
   destroy(): void {
     for (const b of this.buffers.values()) for (const t of Object.values(b)) t.destroy();
     this.dlogits.destroy();
+    this.pseudo.destroy();
     if (this.ig) destroyMarianIgBuffers(this.ig);
   }
 }

@@ -19,8 +19,8 @@
 import type { Dispatch } from "../gpu/encoder.ts";
 import { createTensor, type Tensor } from "../gpu/tensor.ts";
 import { crossEntropyForward } from "../kernels/loss.ts";
-import { pseudoLabelIds } from "../kernels/pseudo_label.ts";
-import { scale } from "../kernels/scale.ts";
+import { pseudoLabelIdsSplit } from "../kernels/pseudo_label.ts";
+import { scaleSplit } from "../kernels/scale.ts";
 import type { MarianModel, MarianProgram } from "../model/marian.ts";
 import { createIgScratch, igLayerLoop, type IgScaledPass, type IgScratch, igSteps } from "./ig_layers.ts";
 
@@ -62,27 +62,9 @@ export async function buildMarianIntegratedGradients(
   const { gpu } = m;
   const { B, T } = clean;
   const N = B * T;
-  const V = m.cfg.vocabSize;
   igSteps(o.steps);
-  const pseudo = buf.pseudo.view([N]);
-  // F's labels: the clean pass's argmax where the batch has a label (-100 elsewhere), fixed for every step.
-  const list: Dispatch[] = [
-    await pseudoLabelIds(gpu, { labels: pseudo, logits: clean.logits, targets: m.inputs.targets.view([N]) }, {
-      rows: N,
-      L: V,
-    }),
-  ];
-  // dF/dlogits = -dCE/dlogits against them (mean over the labelled positions), after each forward.
-  const start = [
-    ...await crossEntropyForward(gpu, {
-      loss: m.acts.loss,
-      losses: m.acts.losses.view([N]),
-      dlogits,
-      logits: clean.logits,
-      targets: pseudo,
-    }, { N, V }),
-    await scale(gpu, { x: dlogits }, { s: -1 }),
-  ];
+  const { ids, start } = await marianPseudoLabelStart(m, clean.logits, dlogits, buf.pseudo.view([N]));
+  const list: Dispatch[] = [...ids];
   // k = m (alpha = 1): the clean pass, every selected layer at once.
   list.push(...start, ...clean.attributionBackward);
   // For k < m the model runs again from encoder layer l up with layer l scaled (alpha scales its probabilities
@@ -99,4 +81,35 @@ export async function buildMarianIntegratedGradients(
     ...await igLayerLoop(gpu, buf, layers, scores, o.steps, (l) => clean.encLayers[l].probs, scaledPass),
   );
   return list;
+}
+
+/**
+ * The start of a Marian attribution backward from the clean pass's `logits` (N, V): `ids` writes F's labels into
+ * `pseudo` (N, i32), the clean pass's argmax at each labelled target position (-100 elsewhere), once after the
+ * clean forward; `start` writes dF/dlogits = -dCE/dlogits against them (the mean over the labelled positions)
+ * into `dlogits` after each forward. Logits above the binding limit are processed in row blocks.
+ */
+export async function marianPseudoLabelStart(
+  m: MarianModel,
+  logits: Tensor,
+  dlogits: Tensor,
+  pseudo: Tensor,
+): Promise<{ ids: Dispatch[]; start: Dispatch[] }> {
+  const { gpu } = m;
+  const N = pseudo.size;
+  const V = m.cfg.vocabSize;
+  const targets = m.inputs.targets.view([N]);
+  return {
+    ids: await pseudoLabelIdsSplit(gpu, { labels: pseudo, logits, targets }, { rows: N, L: V }),
+    start: [
+      ...await crossEntropyForward(gpu, {
+        loss: m.acts.loss,
+        losses: m.acts.losses.view([N]),
+        dlogits,
+        logits,
+        targets: pseudo,
+      }, { N, V }),
+      ...await scaleSplit(gpu, { x: dlogits }, { s: -1 }),
+    ],
+  };
 }

@@ -14,7 +14,7 @@ import { CommandBatch } from "../gpu/encoder.ts";
 import { readMany } from "../gpu/readback.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { InputError } from "../io/input_error.ts";
-import { scale } from "../kernels/scale.ts";
+import { scaleSplit } from "../kernels/scale.ts";
 import { corpusBleu } from "../metrics/bleu.ts";
 import {
   type LoadedMarian,
@@ -318,7 +318,7 @@ export async function trainTranslation(
   }
   await Deno.mkdir(outDir, { recursive: true });
   const t0 = performance.now();
-  const scales = new Map<unknown, Awaited<ReturnType<typeof scale>>>();
+  const scales = new Map<unknown, Awaited<ReturnType<typeof scaleSplit>>>();
   const stopped = () => o.patience !== undefined && state.epochsWithoutImprovement >= o.patience;
 
   for (let epoch = state.epoch; epoch < epochs && state.step < total && !stopped(); epoch++) {
@@ -344,8 +344,8 @@ export async function trainTranslation(
       cmd.run(...run.encoderForward, ...run.decoderForward, ...run.loss);
       if (accumulation > 1) {
         let d = scales.get(run);
-        if (!d) scales.set(run, d = await scale(gpu, { x: run.dlogits }, { s: 1 / accumulation }));
-        cmd.run(d);
+        if (!d) scales.set(run, d = await scaleSplit(gpu, { x: run.dlogits }, { s: 1 / accumulation }));
+        cmd.run(...d);
       }
       cmd.run(...run.backward);
       if (last) {

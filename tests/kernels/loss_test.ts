@@ -4,8 +4,10 @@ import * as ref from "../../src/reference/loss.ts";
 import { runDispatches } from "../../src/gpu/encoder.ts";
 import { readFloats } from "../../src/gpu/readback.ts";
 import { createTensor } from "../../src/gpu/tensor.ts";
+import type { Gpu } from "../../src/gpu/device.ts";
 import { assertClose } from "../_util/assert_close.ts";
-import { gpuTest } from "../_util/gpu.ts";
+import { gpuTest, withGpu } from "../_util/gpu.ts";
+import { watchBindings } from "../_util/bindings.ts";
 import { Rng } from "../_util/rng.ts";
 
 // Both layouts. `workgroup`: WG = 256 classes per pass: V = 255, 256, 257. `invocation`: 8 rows per
@@ -71,6 +73,49 @@ for (const [N, V, ignoreShare] of CE) {
   }
 }
 
+/** The cross-entropy of `x` (N, V) against `targets` on the GPU, checked against the reference. */
+async function checkCrossEntropy(
+  g: Gpu,
+  x: Float32Array,
+  targets: Int32Array,
+  d: { N: number; V: number; layout: gpu.CrossEntropyLayout },
+): Promise<void> {
+  const { N, V } = d;
+  const logits = await createTensor(g, [N, V], "f32", { data: x });
+  const tt = await createTensor(g, [N], "i32", { data: targets });
+  const [loss, losses, dlogits] = [
+    await createTensor(g, [1]),
+    await createTensor(g, [N]),
+    await createTensor(g, [N, V]),
+  ];
+  const watch = watchBindings(g);
+  await runDispatches(g, await gpu.crossEntropyForward(g, { loss, losses, dlogits, logits, targets: tt }, d));
+  assert.ok(watch.max <= g.maxBindingBytes, `largest binding ${watch.max} (${watch.label})`);
+  const want = ref.crossEntropyForward(x, targets, { N, V });
+  assertClose(await readFloats(g, loss), [want.loss], { atol: 1e-5, rtol: 1e-5, name: "loss" });
+  assertClose(await readFloats(g, losses), want.losses, { atol: 1e-5, rtol: 1e-5, name: "losses" });
+  assertClose(await readFloats(g, dlogits), want.dlogits, { atol: 1e-7, rtol: 1e-4, name: "dlogits" });
+  for (const t of [logits, tt, loss, losses, dlogits]) t.destroy();
+}
+
+// Logits above the binding limit (an LM head's) are bound in row blocks on either layout (the `invocation`
+// kernels, the count and the mean over every row): a 12 KiB limit holds 64 rows of V = 36 or 37 (blocks of 64
+// rows keep the per-row losses' bindings at 256-byte offsets), so N = 200 rows take 4 blocks.
+for (const V of [36, 37]) {
+  for (const layout of ["workgroup", "invocation"] as const) {
+    gpuTest(`cross-entropy ${layout} layout, N = 200, V = ${V}, above the binding limit`, async () => {
+      await withGpu({ maxBindingBytes: 12288 }, async (g) => {
+        const N = 200;
+        const rng = new Rng(V);
+        const x = rng.floats(N * V, -8, 8);
+        const targets = Int32Array.from({ length: N }, () => rng.next() < 0.2 ? -100 : rng.int(V));
+        assert.ok(N * V * 4 > g.maxBindingBytes);
+        await checkCrossEntropy(g, x, targets, { N, V, layout });
+      });
+    });
+  }
+}
+
 // Rows without a target are never part of the result, whatever their logits hold (here NaN and 1e30, whose
 // exp overflows): every layout and load path (V = 8: vec4 rows; 9 with N = 8: unaligned vec4s; 9 with N = 3:
 // scalar loads).
@@ -83,22 +128,7 @@ for (const [N, V] of [[8, 8], [8, 9], [3, 9]]) {
         const x = rng.floats(N * V, -4, 4);
         const targets = Int32Array.from({ length: N }, (_, n) => n % 2 ? -100 : n % V);
         for (let n = 1; n < N; n += 2) x.fill(n % 4 === 1 ? Number.NaN : 1e30, n * V, (n + 1) * V);
-        const logits = await createTensor(g, [N, V], "f32", { data: x });
-        const tt = await createTensor(g, [N], "i32", { data: targets });
-        const [loss, losses, dlogits] = [
-          await createTensor(g, [1]),
-          await createTensor(g, [N]),
-          await createTensor(g, [N, V]),
-        ];
-        await runDispatches(
-          g,
-          await gpu.crossEntropyForward(g, { loss, losses, dlogits, logits, targets: tt }, { N, V, layout }),
-        );
-        const want = ref.crossEntropyForward(x, targets, { N, V });
-        assertClose(await readFloats(g, loss), [want.loss], { atol: 1e-5, rtol: 1e-5, name: "loss" });
-        assertClose(await readFloats(g, losses), want.losses, { atol: 1e-5, rtol: 1e-5, name: "losses" });
-        assertClose(await readFloats(g, dlogits), want.dlogits, { atol: 1e-7, rtol: 1e-4, name: "dlogits" });
-        for (const t of [logits, tt, loss, losses, dlogits]) t.destroy();
+        await checkCrossEntropy(g, x, targets, { N, V, layout });
       },
     );
   }

@@ -9,6 +9,7 @@ import { ShapeError } from "../../src/kernels/shapes.ts";
 import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest, onHardware, withGpu } from "../_util/gpu.ts";
 import { Rng } from "../_util/rng.ts";
+import { watchBindings } from "../_util/bindings.ts";
 
 const VARIANTS: gpu.MatmulVariant[] = ["cpu", "cpu-storage", "gpu"];
 
@@ -216,6 +217,46 @@ Deno.test("reference matmulBackward matches finite differences of matmulForward"
   }
 });
 
+/** Random inp, weight, bias and dout of a linear layer of shape `s`, with GPU tensors for every operand. */
+async function linearCase(g: Gpu, s: { M: number; K: number; N: number }, seed: number) {
+  const rng = new Rng(seed);
+  const x = {
+    inp: rng.floats(s.M * s.K),
+    weight: rng.floats(s.N * s.K),
+    bias: rng.floats(s.N),
+    dout: rng.floats(s.M * s.N),
+  };
+  const t = {
+    inp: await createTensor(g, [s.M, s.K], "f32", { data: x.inp }),
+    weight: await createTensor(g, [s.N, s.K], "f32", { data: x.weight }),
+    bias: await createTensor(g, [s.N], "f32", { data: x.bias }),
+    out: await createTensor(g, [s.M, s.N]),
+    dout: await createTensor(g, [s.M, s.N], "f32", { data: x.dout }),
+    dinp: await createTensor(g, [s.M, s.K]),
+    dweight: await createTensor(g, [s.N, s.K]),
+    dbias: await createTensor(g, [s.N]),
+  };
+  return { x, t, rng };
+}
+
+/** Checks out, dinp, dweight and (with `dbias`) dbias of a {@linkcode linearCase} against the reference. */
+async function checkLinear(
+  g: Gpu,
+  s: { M: number; K: number; N: number },
+  x: Awaited<ReturnType<typeof linearCase>>["x"],
+  t: Awaited<ReturnType<typeof linearCase>>["t"],
+  dbias: boolean,
+): Promise<void> {
+  assertClose(await readFloats(g, t.out), ref.matmulForward(x.inp, x.weight, x.bias, s), {
+    ...tol(s.K),
+    name: "out",
+  });
+  const e = ref.matmulBackward(x.dout, x.inp, x.weight, s);
+  assertClose(await readFloats(g, t.dinp), e.dinp, { ...tol(s.N), name: "dinp" });
+  assertClose(await readFloats(g, t.dweight), e.dweight, { ...tol(s.M), name: "dweight" });
+  if (dbias) assertClose(await readFloats(g, t.dbias), e.dbias, { ...tol(s.M), name: "dbias" });
+}
+
 gpuTest("matmul forward rejects mismatched shapes", async (g) => {
   const a = await createTensor(g, [4, 3]);
   const w = await createTensor(g, [5, 2]);
@@ -238,26 +279,44 @@ gpuTest("matmul names a tensor above the binding limit", async () => {
   });
 });
 
+// inp, out, dout and dinp above the binding limit (an LM head's logits) are bound in row blocks: with a 4 KiB
+// limit, M = 100 rows of N = 24 floats go in blocks of 40 rows (a multiple of 8, so that each block starts at a
+// 256-byte offset); the weight's gradient and the bias's sum over the blocks.
+for (const variant of VARIANTS) {
+  variantTest(
+    variant,
+    `matmul ${variant}: inp, out, dout and dinp above the binding limit in row blocks`,
+    async () => {
+      await withGpu({ maxBindingBytes: 4096 }, async (g: Gpu) => {
+        const s = { M: 100, K: 8, N: 24, variant };
+        const { x, t } = await linearCase(g, s, 91);
+        assert.ok(t.out.byteSize > g.maxBindingBytes);
+        const watch = watchBindings(g);
+        await runDispatches(g, [
+          ...await gpu.matmulForward(g, { out: t.out, inp: t.inp, weight: t.weight, bias: t.bias }, s),
+          ...await gpu.matmulBackward(g, {
+            dinp: t.dinp,
+            dweight: t.dweight,
+            dbias: t.dbias,
+            dout: t.dout,
+            inp: t.inp,
+            weight: t.weight,
+          }, s),
+        ]);
+        assert.ok(watch.max <= g.maxBindingBytes, `largest binding ${watch.max} (${watch.label})`);
+        await checkLinear(g, s, x, t, true);
+      });
+    },
+  );
+}
+
 // The packed products chunk their rows so that each staging buffer fits one binding: a forced 8 KiB limit
 // makes 32-row chunks, so M = 45 and N = 36 each take two chunks; dweight's TN product, two chunks of its
 // summed M rows, the second accumulating; a batched TN product, chunks of batches.
 gpuTest("packed matmul in row, column and batch chunks (8 KiB binding limit)", async () => {
   await withGpu({ maxBindingBytes: 8192, kernels: "software" }, async (g: Gpu) => {
     const s = { M: 45, K: 40, N: 36 };
-    const rng = new Rng(77);
-    const inp = rng.floats(s.M * s.K);
-    const weight = rng.floats(s.N * s.K);
-    const bias = rng.floats(s.N);
-    const dout = rng.floats(s.M * s.N);
-    const t = {
-      inp: await createTensor(g, [s.M, s.K], "f32", { data: inp }),
-      weight: await createTensor(g, [s.N, s.K], "f32", { data: weight }),
-      bias: await createTensor(g, [s.N], "f32", { data: bias }),
-      out: await createTensor(g, [s.M, s.N]),
-      dout: await createTensor(g, [s.M, s.N], "f32", { data: dout }),
-      dinp: await createTensor(g, [s.M, s.K]),
-      dweight: await createTensor(g, [s.N, s.K]),
-    };
+    const { x, t, rng } = await linearCase(g, s, 77);
     const fwd = await gpu.matmulForward(g, { out: t.out, inp: t.inp, weight: t.weight, bias: t.bias }, s);
     const products = fwd.filter((d) => d.kernel.source.file === "matmul_packed.wgsl").length;
     assert.equal(products, 4, "2 row chunks x 2 column chunks");
@@ -265,13 +324,7 @@ gpuTest("packed matmul in row, column and batch chunks (8 KiB binding limit)", a
     const tn = bwd.filter((d) => d.kernel.source.file === "matmul_packed_tn.wgsl");
     assert.equal(tn.length, 2, "dweight: 2 chunks of the summed rows");
     await runDispatches(g, [...fwd, ...bwd]);
-    assertClose(await readFloats(g, t.out), ref.matmulForward(inp, weight, bias, s), {
-      ...tol(s.K),
-      name: "out",
-    });
-    const e = ref.matmulBackward(dout, inp, weight, s);
-    assertClose(await readFloats(g, t.dinp), e.dinp, { ...tol(s.N), name: "dinp" });
-    assertClose(await readFloats(g, t.dweight), e.dweight, { ...tol(s.M), name: "dweight" });
+    await checkLinear(g, s, x, t, false);
     for (const transA of [false, true]) {
       // transA: both operands K-major, the TN product; else the NT one.
       const b = { batch: 5, M: 12, N: 8, K: 16, transA, transB: false, alpha: 0.5 };

@@ -15,13 +15,17 @@ import {
 } from "../../src/pipeline/marian_ig.ts";
 import { openSafetensors } from "../../src/io/safetensors.ts";
 import { ConfigError } from "../../src/model/config.ts";
-import { greedyGenerate, loadMarian, MarianModel } from "../../src/model/marian.ts";
+import { greedyGenerate, type LoadedMarian, loadMarian, MarianModel } from "../../src/model/marian.ts";
 import { parseMarianConfig } from "../../src/model/marian_config.ts";
-import { sinusoidalPositions } from "../../src/model/marian_weights.ts";
+import { marianParamSpecs, sinusoidalPositions } from "../../src/model/marian_weights.ts";
+import { ParamStore } from "../../src/model/param_store.ts";
+import { initValues } from "../../src/model/weights.ts";
 import { readGrads } from "../../src/model/model.ts";
 import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest, withGpu } from "../_util/gpu.ts";
 import type { Gpu } from "../../src/gpu/device.ts";
+import { AdDropSeq2Seq } from "../../src/pipeline/addrop_seq2seq.ts";
+import { watchBindings } from "../_util/bindings.ts";
 import { InputError } from "../../src/io/input_error.ts";
 
 const DIR = new URL("../fixtures/marian", import.meta.url).pathname;
@@ -54,16 +58,17 @@ async function goldenModel(gpu: Gpu) {
     dropout: 0,
     attentionDropout: 0,
   });
-  m.writeBatch({
+  const batch = {
     B,
     T,
     inputIds: widen(await e.get("input_ids"), B, Ts, T, pad),
     attentionMask: widen(await e.get("attention_mask"), B, Ts, T, 0),
     decoderInputIds: widen(await e.get("decoder_input_ids"), B, Tt, T, pad),
     labels: widen(await e.get("labels"), B, Tt, T, -100),
-  });
+  };
+  m.writeBatch(batch);
   m.setStep(1, 0);
-  return { loaded, e, m, B, Ts, Tt, T };
+  return { loaded, e, m, B, Ts, Tt, T, batch };
 }
 
 gpuTest("marian matches PyTorch: hidden states, logits, loss, every gradient", async (gpu) => {
@@ -168,21 +173,128 @@ Deno.test("sinusoidal positions: HF's layout (sin of every frequency, then cos)"
   assertClose(t.subarray(0, 4), [0, 0, 1, 1], { atol: 0 });
 });
 
+/** A random Marian (2 + 2 layers, d_model 16, vocabulary 128) with a batch of 3 x 32 tokens written. */
+async function randomMarian(gpu: Gpu) {
+  const V = 128, B = 3, T = 32, PAD = V - 1;
+  const cfg = parseMarianConfig({
+    model_type: "marian",
+    vocab_size: V,
+    d_model: 16,
+    encoder_layers: 2,
+    decoder_layers: 2,
+    encoder_attention_heads: 4,
+    decoder_attention_heads: 4,
+    encoder_ffn_dim: 24,
+    decoder_ffn_dim: 24,
+    activation_function: "swish",
+    max_position_embeddings: 64,
+    scale_embedding: true,
+    pad_token_id: PAD,
+    decoder_start_token_id: PAD,
+    dropout: 0,
+    attention_dropout: 0,
+  });
+  const specs = marianParamSpecs(cfg);
+  const store = await ParamStore.create(gpu, specs);
+  store.upload(gpu, specs.map((s, i) => initValues(s, 0.5, 1, i)));
+  const loaded: LoadedMarian = { cfg, specs, store, finalLogitsBias: new Float32Array(V), unexpected: [] };
+  const m = await MarianModel.create(gpu, loaded, { maxBatch: B, maxLength: T });
+  const id = (b: number, t: number) => 1 + ((b * 31 + t * 17) % (V - 2));
+  // Sources of 32, 25 and 18 tokens; targets of 20, 32 and 9 (the rest padding, labels -100).
+  const srcLen = [32, 25, 18], tgtLen = [20, 32, 9];
+  const grid = (f: (b: number, t: number) => number) =>
+    Array.from({ length: B * T }, (_, k) => f(Math.floor(k / T), k % T));
+  const batch = {
+    B,
+    T,
+    inputIds: grid((b, t) => t < srcLen[b] ? id(b, t) : PAD),
+    attentionMask: grid((b, t) => t < srcLen[b] ? 1 : 0),
+    decoderInputIds: grid((b, t) => t === 0 ? PAD : t < tgtLen[b] ? id(b + 5, t - 1) : PAD),
+    labels: grid((b, t) => t < tgtLen[b] ? id(b + 5, t) : -100),
+  };
+  m.writeBatch(batch);
+  m.setStep(1, 0);
+  return { loaded, m, B, T, batch };
+}
+
+/**
+ * One training step (forward, loss, backward) and a grad-attribution AD-DROP preparation of
+ * {@linkcode randomMarian}: the loss, the logits, every parameter gradient, the attribution scores of layer 0.
+ */
+async function stepOutputs(gpu: Gpu) {
+  const { loaded, m, B, T, batch } = await randomMarian(gpu);
+  const prog = await m.program(B, T, "train");
+  const cmd = new CommandBatch(gpu, "step");
+  cmd.zero(loaded.store.grads);
+  cmd.run(...prog.encoderForward, ...prog.decoderForward, ...prog.loss, ...prog.backward).submit();
+  const out = {
+    loss: await readFloats(gpu, prog.lossValue),
+    logits: await readFloats(gpu, prog.logits),
+    grads: await readGrads(gpu, loaded.store, loaded.specs),
+    scores: new Float32Array() as Float32Array<ArrayBufferLike>,
+  };
+  const addrop = await AdDropSeq2Seq.create(m, {
+    attribution: "grad",
+    p: 0.5,
+    q: 0.5,
+    layers: [0],
+    selection: "high",
+    igSteps: 2,
+    seed: 3,
+  });
+  await addrop.prepare(batch, 0);
+  out.scores = await readFloats(gpu, addrop.buffers.get(0)!.scores);
+  addrop.destroy();
+  m.destroy();
+  loaded.store.destroy();
+  return out;
+}
+
 gpuTest(
-  "marian: logits above the binding limit are refused up front, naming the sizes and the fix",
-  async () => {
-    await withGpu({ maxBindingBytes: 2048 }, async (small) => {
-      const loaded = await loadMarian(small, DIR);
-      // 3 x 7 x 48 logits = 4032 bytes > 2048.
-      await assert.rejects(
-        MarianModel.create(small, loaded, { maxBatch: 3, maxLength: 7 }),
-        (e: unknown) =>
-          e instanceof InputError &&
-          /batch 3 x length 7 x vocabulary 48 logits take 4032 bytes/.test(e.message) &&
-          /batch x length <= 10/.test(e.message),
-      );
-      loaded.store.destroy();
+  "marian: logits above the binding limit are bound in row blocks; loss, gradients and attribution unchanged",
+  async (gpu) => {
+    const whole = await stepOutputs(gpu);
+    // 32 KiB holds every weight and 64 rows of logits (the smallest aligned block of the per-row losses), but
+    // not the 96 x 128 logits: the LM head's products, the loss and the pseudo-labels run in row blocks.
+    const limit = 32768;
+    const split = await withGpu({ maxBindingBytes: limit }, async (small) => {
+      const watch = watchBindings(small);
+      const out = await stepOutputs(small);
+      assert.ok(watch.max <= small.maxBindingBytes, `largest binding ${watch.max} (${watch.label})`);
+      return out;
     });
+    assert.ok(
+      whole.logits.length * 4 > limit,
+      `logits of ${whole.logits.length * 4} bytes must exceed the limit`,
+    );
+    assertClose(split.loss, whole.loss, { atol: 0, rtol: 1e-6, name: "loss" });
+    assertClose(split.logits, whole.logits, { atol: 1e-6, rtol: 1e-5, name: "logits" });
+    for (const [i, g] of whole.grads.entries()) {
+      const scale = g.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+      assertClose(split.grads[i], g, { atol: 1e-5 * scale + 1e-9, rtol: 1e-4, name: `grad ${i}` });
+    }
+    const scale = whole.scores.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+    assert.ok(scale > 0, "the attribution scores are all zero");
+    assertClose(split.scores, whole.scores, { atol: 1e-5 * scale, rtol: 1e-4, name: "scores" });
+  },
+);
+
+gpuTest(
+  "marian: logits above the adapter's largest buffer are refused up front, naming the sizes",
+  async (gpu) => {
+    const loaded = await loadMarian(gpu, DIR);
+    const V = loaded.cfg.vocabSize, T = 64;
+    const max = gpu.device.limits.maxBufferSize;
+    const B = Math.floor(max / (T * V * 4)) + 1;
+    await assert.rejects(
+      MarianModel.create(gpu, loaded, { maxBatch: B, maxLength: T }),
+      (e: unknown) =>
+        e instanceof InputError &&
+        e.message.includes(`batch ${B} x length ${T} x vocabulary ${V} logits take ${B * T * V * 4} bytes`) &&
+        e.message.includes(`largest buffer of ${max} bytes`) &&
+        e.message.includes(`batch x length <= ${Math.floor(max / (4 * V))}`),
+    );
+    loaded.store.destroy();
   },
 );
 
