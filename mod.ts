@@ -77,6 +77,7 @@ export {
   createMarianIgBuffers,
   destroyMarianIgBuffers,
   type MarianIgBuffers,
+  marianPseudoLabelStart,
 } from "./src/pipeline/marian_ig.ts";
 export { computeMetrics, predictLogits } from "./src/pipeline/evaluate.ts";
 export { batches, epochOrder, learningRate, totalSteps, warmupSteps } from "./src/pipeline/schedule.ts";
@@ -134,6 +135,7 @@ export {
   type MarianOptions,
   type MarianProgram,
   type MarianProgramOptions,
+  randomMarian,
   saveMarian,
   type Seq2SeqBatch,
 } from "./src/model/marian.ts";
@@ -218,8 +220,13 @@ export { residualBackward, residualForward } from "./src/kernels/residual.ts";
 export * from "./src/kernels/matmul.ts";
 export { ShapeError } from "./src/kernels/shapes.ts";
 export { firstTokenBackward, firstTokenForward } from "./src/kernels/first_token.ts";
-export { scale } from "./src/kernels/scale.ts";
-export { pseudoLabelGrad, type PseudoLabelMode } from "./src/kernels/pseudo_label.ts";
+export { scale, scaleSplit } from "./src/kernels/scale.ts";
+export {
+  pseudoLabelGrad,
+  pseudoLabelIds,
+  pseudoLabelIdsSplit,
+  type PseudoLabelMode,
+} from "./src/kernels/pseudo_label.ts";
 export {
   type Activation as KernelActivation,
   ACTIVATION_KIND,

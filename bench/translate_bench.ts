@@ -12,13 +12,9 @@ import { CommandBatch } from "../src/gpu/encoder.ts";
 import type { Gpu } from "../src/gpu/device.ts";
 import { readMany } from "../src/gpu/readback.ts";
 import { summarize } from "../src/gpu/timing.ts";
-import { greedyGenerate, type LoadedMarian, MarianModel, type MarianProgram } from "../src/model/marian.ts";
+import { greedyGenerate, MarianModel, type MarianProgram, randomMarian } from "../src/model/marian.ts";
 import { greedyGenerateCached } from "../src/model/marian_decode.ts";
 import { beamSearch, beamSearchCached } from "../src/model/marian_beam.ts";
-import { parseMarianConfig } from "../src/model/marian_config.ts";
-import { marianParamSpecs } from "../src/model/marian_weights.ts";
-import { ParamStore } from "../src/model/param_store.ts";
-import { initValues } from "../src/model/weights.ts";
 import { AdDropSeq2Seq } from "../src/pipeline/addrop_seq2seq.ts";
 import type { AdDropOptions } from "../src/pipeline/addrop.ts";
 import { adamwSettings, Optimizer } from "../src/pipeline/optimizer.ts";
@@ -32,8 +28,7 @@ const PAD = V - 1;
 const RUNS = { warmup: 2, repeats: 7 };
 
 async function setup(gpu: Gpu) {
-  const cfg = parseMarianConfig({
-    model_type: "marian",
+  const loaded = await randomMarian(gpu, {
     vocab_size: V,
     d_model: 256,
     encoder_layers: 4,
@@ -42,16 +37,9 @@ async function setup(gpu: Gpu) {
     decoder_attention_heads: 4,
     encoder_ffn_dim: 1024,
     decoder_ffn_dim: 1024,
-    activation_function: "swish",
     max_position_embeddings: 512,
-    scale_embedding: true,
-    pad_token_id: PAD,
-    decoder_start_token_id: PAD,
   });
-  const specs = marianParamSpecs(cfg);
-  const store = await ParamStore.create(gpu, specs);
-  store.upload(gpu, specs.map((s, i) => initValues(s, 0.02, 1, i)));
-  const loaded: LoadedMarian = { cfg, specs, store, finalLogitsBias: new Float32Array(V), unexpected: [] };
+  const { store } = loaded;
   const model = await MarianModel.create(gpu, loaded, { maxBatch: B, maxLength: T });
   const opt = await Optimizer.create(
     gpu,

@@ -52,18 +52,24 @@ import {
   type LayerInputs,
   layerViews,
 } from "./layer.ts";
-import { loadMarianConfig, type MarianConfig, marianConfigToJson } from "./marian_config.ts";
+import {
+  loadMarianConfig,
+  type MarianConfig,
+  marianConfigToJson,
+  parseMarianConfig,
+} from "./marian_config.ts";
 import {
   loadMarianWeights,
   marianDecoderNames,
   marianEncoderNames,
   marianHfTensors,
+  marianParamSpecs,
   SHARED,
   sinusoidalPositions,
 } from "./marian_weights.ts";
 import { readParams } from "./model.ts";
 import { ParamStore } from "./param_store.ts";
-import type { ParamSpec } from "./weights.ts";
+import { initValues, type ParamSpec } from "./weights.ts";
 
 /** A batch of source/target pairs, both padded to T. */
 export interface Seq2SeqBatch {
@@ -100,6 +106,32 @@ export async function loadMarian(gpu: Gpu, dir: string): Promise<LoadedMarian> {
   } finally {
     source.close();
   }
+}
+
+/**
+ * A freshly initialised Marian model of the shape given by config.json fields (`vocab_size`, `d_model`, the
+ * layer and head counts, ...; a swish activation, scaled embeddings and pad = decoder start = the last word
+ * unless given), its weights drawn from a normal of std `o.std` (default 0.02) with seed `o.seed` (default 1):
+ * for benchmarks, tests and checks at a given shape without a checkpoint.
+ */
+export async function randomMarian(
+  gpu: Gpu,
+  config: Record<string, unknown> & { vocab_size: number },
+  o: { std?: number; seed?: number } = {},
+): Promise<LoadedMarian> {
+  const last = config.vocab_size - 1;
+  const cfg = parseMarianConfig({
+    model_type: "marian",
+    activation_function: "swish",
+    scale_embedding: true,
+    pad_token_id: last,
+    decoder_start_token_id: last,
+    ...config,
+  });
+  const specs = marianParamSpecs(cfg);
+  const store = await ParamStore.create(gpu, specs);
+  store.upload(gpu, specs.map((s, i) => initValues(s, o.std ?? 0.02, o.seed ?? 1, i)));
+  return { cfg, specs, store, finalLogitsBias: new Float32Array(cfg.vocabSize), unexpected: [] };
 }
 
 /** Writes config.json and model.safetensors of a Marian model into `dir` (each to a temporary name, renamed). */
@@ -224,7 +256,9 @@ export class MarianModel {
     if (BT * V * 4 > maxBuffer) {
       const most = Math.floor(maxBuffer / (4 * V));
       throw new InputError(
-        `batch ${o.maxBatch} x length ${o.maxLength} x vocabulary ${V} logits take ${BT * V * 4} bytes, above ` +
+        `batch ${o.maxBatch} x length ${o.maxLength} x vocabulary ${V} logits take ${
+          BT * V * 4
+        } bytes, above ` +
           `the adapter's largest buffer of ${maxBuffer} bytes: keep batch x length <= ${most} (lower --batch-size ` +
           "and use --gradient-accumulation-steps, or lower --max-length)",
       );

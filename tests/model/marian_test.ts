@@ -15,11 +15,9 @@ import {
 } from "../../src/pipeline/marian_ig.ts";
 import { openSafetensors } from "../../src/io/safetensors.ts";
 import { ConfigError } from "../../src/model/config.ts";
-import { greedyGenerate, type LoadedMarian, loadMarian, MarianModel } from "../../src/model/marian.ts";
+import { greedyGenerate, loadMarian, MarianModel, randomMarian } from "../../src/model/marian.ts";
 import { parseMarianConfig } from "../../src/model/marian_config.ts";
-import { marianParamSpecs, sinusoidalPositions } from "../../src/model/marian_weights.ts";
-import { ParamStore } from "../../src/model/param_store.ts";
-import { initValues } from "../../src/model/weights.ts";
+import { sinusoidalPositions } from "../../src/model/marian_weights.ts";
 import { readGrads } from "../../src/model/model.ts";
 import { assertClose } from "../_util/assert_close.ts";
 import { gpuTest, withGpu } from "../_util/gpu.ts";
@@ -174,10 +172,9 @@ Deno.test("sinusoidal positions: HF's layout (sin of every frequency, then cos)"
 });
 
 /** A random Marian (2 + 2 layers, d_model 16, vocabulary 128) with a batch of 3 x 32 tokens written. */
-async function randomMarian(gpu: Gpu) {
+async function randomMarianBatch(gpu: Gpu) {
   const V = 128, B = 3, T = 32, PAD = V - 1;
-  const cfg = parseMarianConfig({
-    model_type: "marian",
+  const loaded = await randomMarian(gpu, {
     vocab_size: V,
     d_model: 16,
     encoder_layers: 2,
@@ -186,18 +183,10 @@ async function randomMarian(gpu: Gpu) {
     decoder_attention_heads: 4,
     encoder_ffn_dim: 24,
     decoder_ffn_dim: 24,
-    activation_function: "swish",
     max_position_embeddings: 64,
-    scale_embedding: true,
-    pad_token_id: PAD,
-    decoder_start_token_id: PAD,
     dropout: 0,
     attention_dropout: 0,
-  });
-  const specs = marianParamSpecs(cfg);
-  const store = await ParamStore.create(gpu, specs);
-  store.upload(gpu, specs.map((s, i) => initValues(s, 0.5, 1, i)));
-  const loaded: LoadedMarian = { cfg, specs, store, finalLogitsBias: new Float32Array(V), unexpected: [] };
+  }, { std: 0.5 });
   const m = await MarianModel.create(gpu, loaded, { maxBatch: B, maxLength: T });
   const id = (b: number, t: number) => 1 + ((b * 31 + t * 17) % (V - 2));
   // Sources of 32, 25 and 18 tokens; targets of 20, 32 and 9 (the rest padding, labels -100).
@@ -219,10 +208,10 @@ async function randomMarian(gpu: Gpu) {
 
 /**
  * One training step (forward, loss, backward) and a grad-attribution AD-DROP preparation of
- * {@linkcode randomMarian}: the loss, the logits, every parameter gradient, the attribution scores of layer 0.
+ * {@linkcode randomMarianBatch}: the loss, the logits, every parameter gradient, the attribution scores of layer 0.
  */
 async function stepOutputs(gpu: Gpu) {
-  const { loaded, m, B, T, batch } = await randomMarian(gpu);
+  const { loaded, m, B, T, batch } = await randomMarianBatch(gpu);
   const prog = await m.program(B, T, "train");
   const cmd = new CommandBatch(gpu, "step");
   cmd.zero(loaded.store.grads);
