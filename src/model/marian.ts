@@ -263,6 +263,16 @@ export class MarianModel {
           "and use --gradient-accumulation-steps, or lower --max-length)",
       );
     }
+    // The LM head binds the shared embedding whole (the embedding lookups split it, the products do not).
+    if (V * C * 4 > gpu.maxBindingBytes) {
+      throw new InputError(
+        `the shared embedding (vocabulary ${V} x d_model ${C}) takes ${
+          V * C * 4
+        } bytes, above the adapter's ` +
+          `storage binding limit of ${gpu.maxBindingBytes} bytes: the LM head binds it whole, so this model ` +
+          "needs an adapter with a larger maxStorageBufferBindingSize",
+      );
+    }
     const NH = Math.max(cfg.encoderHeads, cfg.decoderHeads);
     const F = Math.max(cfg.encoderFfn, cfg.decoderFfn);
     const f = (label: string, n: number, data?: Float32Array) =>

@@ -288,6 +288,23 @@ gpuTest(
 );
 
 gpuTest(
+  "marian: a shared embedding above the binding limit is refused up front, naming its size",
+  async () => {
+    await withGpu({ maxBindingBytes: 2048 }, async (small) => {
+      const loaded = await loadMarian(small, DIR);
+      await assert.rejects(
+        MarianModel.create(small, loaded, { maxBatch: 1, maxLength: 4 }),
+        (e: unknown) =>
+          e instanceof InputError &&
+          e.message.includes("shared embedding (vocabulary 48 x d_model 16) takes 3072 bytes") &&
+          e.message.includes("binding limit of 2048 bytes"),
+      );
+      loaded.store.destroy();
+    });
+  },
+);
+
+gpuTest(
   "marian attribution: dF/dA of every encoder layer (F = -CE against the argmax) matches PyTorch",
   async (gpu) => {
     const { loaded, e, m, B, T } = await goldenModel(gpu);
