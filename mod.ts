@@ -51,7 +51,13 @@ export {
 export { collate, type EncodedExample, encodeExample, encodeTokenExample } from "./src/pipeline/tokenize.ts";
 export { ProgramCache, type StepStats, type SubmittedStep, TrainStep } from "./src/pipeline/train_step.ts";
 export { type AdamwSettings, Optimizer } from "./src/pipeline/optimizer.ts";
-export { AdDrop, type AdDropOptions, isAdDropEpoch, resolveLayers } from "./src/pipeline/addrop.ts";
+export {
+  AdDrop,
+  type AdDropOptions,
+  adDropOptions,
+  isAdDropEpoch,
+  resolveLayers,
+} from "./src/pipeline/addrop.ts";
 export { type AttributionMethod, buildAttribution } from "./src/pipeline/attribute.ts";
 export { buildMask, buildMaskFor, type MaskTensors } from "./src/pipeline/mask.ts";
 // Translation (Marian / OPUS-MT): `train()`, `predict()` and `evaluate()` route Marian checkpoints here.

@@ -13,7 +13,7 @@ import { parseConfig } from "../src/model/config.ts";
 import { Encoder } from "../src/model/encoder.ts";
 import { ParamStore } from "../src/model/param_store.ts";
 import { initParameter, parameterSpecs } from "../src/model/weights.ts";
-import { AdDrop, type AdDropOptions } from "../src/pipeline/addrop.ts";
+import { AdDrop, type AdDropOptions, adDropOptions } from "../src/pipeline/addrop.ts";
 import { Optimizer } from "../src/pipeline/optimizer.ts";
 import { ProgramCache, TrainStep } from "../src/pipeline/train_step.ts";
 import { InOrder } from "../src/gpu/readback.ts";
@@ -112,18 +112,7 @@ async function measure(
   }
   const { B, T } = shape;
   const s = await setup(gpu, shape);
-  const addrop = ad
-    ? await AdDrop.create(s.enc, s.programs, {
-      attribution: "grad",
-      p: 0.3,
-      q: 0.2,
-      layers: [0],
-      selection: "high",
-      igSteps: 20,
-      seed: 1,
-      ...ad,
-    })
-    : null;
+  const addrop = ad ? await AdDrop.create(s.enc, s.programs, adDropOptions({ seed: 1, ...ad })) : null;
   let i = 0;
   const step = async (withAdDrop: boolean) => {
     const program = withAdDrop ? await addrop!.prepare(s.batch, i) : undefined;

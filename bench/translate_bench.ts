@@ -16,7 +16,7 @@ import { greedyGenerate, MarianModel, type MarianProgram, randomMarian } from ".
 import { greedyGenerateCached } from "../src/model/marian_decode.ts";
 import { beamSearch, beamSearchCached } from "../src/model/marian_beam.ts";
 import { AdDropSeq2Seq } from "../src/pipeline/addrop_seq2seq.ts";
-import type { AdDropOptions } from "../src/pipeline/addrop.ts";
+import { type AdDropOptions, adDropOptions } from "../src/pipeline/addrop.ts";
 import { adamwSettings, Optimizer } from "../src/pipeline/optimizer.ts";
 import { collatePairs } from "../src/pipeline/translate.ts";
 import { type BenchCase, type BenchResult, millis, pairRatio, timePairs } from "./_util.ts";
@@ -74,16 +74,10 @@ async function plainAndAdDrop(
 ): Promise<BenchResult[]> {
   const s = await setup(gpu);
   const plain = await s.model.program(B, T, "train");
-  const addrop = await AdDropSeq2Seq.create(s.model, {
-    attribution: "grad",
-    p: 0.2,
-    q: 0.2,
-    layers: "all",
-    selection: "high",
-    igSteps: 20,
-    seed: 1,
-    ...ad,
-  });
+  const addrop = await AdDropSeq2Seq.create(
+    s.model,
+    adDropOptions({ p: 0.2, layers: "all", seed: 1, ...ad }),
+  );
   let i = 0;
   const { first: plainMs, second: adMs } = await timePairs(
     () => step(s, plain, i++),

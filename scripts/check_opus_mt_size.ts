@@ -14,6 +14,7 @@ import { requestGpu } from "../src/gpu/device.ts";
 import { CommandBatch } from "../src/gpu/encoder.ts";
 import { readFloats } from "../src/gpu/readback.ts";
 import { MarianModel, randomMarian } from "../src/model/marian.ts";
+import { adDropOptions } from "../src/pipeline/addrop.ts";
 import { AdDropSeq2Seq } from "../src/pipeline/addrop_seq2seq.ts";
 import { adamwSettings, Optimizer } from "../src/pipeline/optimizer.ts";
 
@@ -51,15 +52,7 @@ const batch = {
 };
 const plain = await m.program(B, T, "train");
 const addrop = withAdDrop
-  ? await AdDropSeq2Seq.create(m, {
-    attribution: "grad",
-    p: 0.2,
-    q: 0.2,
-    layers: "all",
-    selection: "high",
-    igSteps: 20,
-    seed: 1,
-  })
+  ? await AdDropSeq2Seq.create(m, adDropOptions({ p: 0.2, layers: "all", seed: 1 }))
   : null;
 console.log(
   `${gpu.description.name}${addrop ? ", AD-DROP steps" : ""}; logits ${

@@ -31,6 +31,14 @@ export interface AdDropOptions {
   seed: number;
 }
 
+/**
+ * AD-DROP's options with the command line's defaults (`grad` attribution, p = 0.3, q = 0.2, layer 0, the
+ * highest-attribution positions, 20 integrated-gradients steps, seed 42) under the ones given.
+ */
+export function adDropOptions(o: Partial<AdDropOptions> = {}): AdDropOptions {
+  return { attribution: "grad", p: 0.3, q: 0.2, layers: [0], selection: "high", igSteps: 20, seed: 42, ...o };
+}
+
 /** Whether 0-based `epoch` is an AD-DROP epoch. */
 export function isAdDropEpoch(epoch: number, crossTuning: boolean): boolean {
   return !crossTuning || epoch % 2 === 1;
