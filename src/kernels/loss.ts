@@ -22,7 +22,7 @@ import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
-import { splitRowsOf } from "./split.ts";
+import { blockView, splitRowsOf } from "./split.ts";
 
 /** Invocations per row of the cross-entropy's `workgroup` layout; chosen by `bench/elementwise_bench.ts`. */
 const WG = 256;
@@ -120,7 +120,7 @@ export async function crossEntropyForward(
     const list = [prepareDispatch(gpu, count, [t.loss, t.targets], params, [1])];
     for (const r of ranges) {
       const [rows, V] = [r.rows, d.V];
-      const view = (x: Tensor, w: number) => ranges.length === 1 ? x : x.view([rows * w], r.first * w);
+      const view = (x: Tensor, w: number) => blockView(gpu, k, x.label, x, r, w);
       list.push(
         ...await invocationRows(
           gpu,

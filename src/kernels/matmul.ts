@@ -14,8 +14,8 @@ import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { assertBindable, gemm, type MatmulVariant, pickVariant } from "./matmul_gemm.ts";
-import { assertSize, ShapeError } from "./shapes.ts";
-import { type RowRange, splitRowsOf } from "./split.ts";
+import { assertSize } from "./shapes.ts";
+import { blockView, splitRowsOf } from "./split.ts";
 import { COLUMN_LANES, withColumnLanes } from "./row_lanes.ts";
 
 export type { MatmulVariant } from "./matmul_gemm.ts";
@@ -92,8 +92,8 @@ export async function matmulForward(
     const list: Dispatch[] = [];
     for (const r of ranges) {
       const block = {
-        out: rowView(gpu, k, "out", t.out, r, d.N),
-        inp: rowView(gpu, k, "inp", t.inp, r, d.K),
+        out: blockView(gpu, k, "out", t.out, r, d.N),
+        inp: blockView(gpu, k, "inp", t.inp, r, d.K),
       };
       list.push(...await matmulForward(gpu, { ...t, ...block }, { ...d, M: r.rows }));
     }
@@ -166,9 +166,9 @@ export async function matmulBackward(
     const list: Dispatch[] = [];
     for (const r of ranges) {
       const block = {
-        dinp: t.dinp && rowView(gpu, k, "dinp", t.dinp, r, d.K),
-        dout: rowView(gpu, k, "dout", t.dout, r, d.N),
-        inp: rowView(gpu, k, "inp", t.inp, r, d.K),
+        dinp: t.dinp && blockView(gpu, k, "dinp", t.dinp, r, d.K),
+        dout: blockView(gpu, k, "dout", t.dout, r, d.N),
+        inp: blockView(gpu, k, "inp", t.inp, r, d.K),
       };
       list.push(...await matmulBackward(gpu, { ...t, ...block }, { ...d, M: r.rows }));
     }
@@ -278,16 +278,4 @@ export async function batchedMatmul(
     accumulate: d.accumulate ?? false,
     variant: pickVariant(gpu, d.variant),
   });
-}
-
-/** Rows `r` of an (M, width) tensor as a view; its start must be aligned for a binding. */
-function rowView(gpu: Gpu, kernel: string, name: string, t: Tensor, r: RowRange, width: number): Tensor {
-  const v = t.view([r.rows, width], r.first * width);
-  if (v.byteOffset % gpu.device.limits.minStorageBufferOffsetAlignment !== 0) {
-    throw new ShapeError(
-      `${kernel}: '${name}' is split into row blocks above the binding limit, but its view starts at byte ` +
-        `${t.byteOffset}, not a multiple of ${gpu.device.limits.minStorageBufferOffsetAlignment}`,
-    );
-  }
-  return v;
 }

@@ -13,7 +13,7 @@ import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { assertSize, ShapeError } from "./shapes.ts";
-import { splitRowsOf } from "./split.ts";
+import { blockView, splitRowsOf } from "./split.ts";
 
 const SOURCE: KernelSource = {
   file: "pseudo_label_grad.wgsl",
@@ -83,7 +83,7 @@ export async function pseudoLabelIdsSplit(
   const kernel = await gpu.pipelines.get(IDS, { WG: 256 });
   const ranges = split ? splitRowsOf(gpu, d.rows, [d.L, 1], k) : [{ first: 0, rows: d.rows }];
   return ranges.map((r) => {
-    const view = (x: Tensor, w: number) => ranges.length === 1 ? x : x.view([r.rows * w], r.first * w);
+    const view = (x: Tensor, w: number) => blockView(gpu, k, x.label, x, r, w);
     return prepareDispatch(
       gpu,
       kernel,

@@ -9,7 +9,7 @@ import { type Dispatch, grid1d, prepareDispatch } from "../gpu/encoder.ts";
 import { ParamPack } from "../gpu/params.ts";
 import type { KernelSource } from "../gpu/pipeline.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { splitRowsOf } from "./split.ts";
+import { blockView, splitRowsOf } from "./split.ts";
 
 const WG = 256;
 const SCALE: KernelSource = { file: "scale.wgsl", code: scaleWgsl, bindings: ["read_write", "uniform"] };
@@ -32,7 +32,7 @@ export async function scaleSplit(
   const kernel = await gpu.pipelines.get(SCALE, { WG });
   const ranges = split ? splitRowsOf(gpu, t.x.size, [1], "scale") : [{ first: 0, rows: t.x.size }];
   return ranges.map((r) => {
-    const x = ranges.length === 1 ? t.x : t.x.view([r.rows], r.first);
+    const x = blockView(gpu, "scale", "x", t.x, r, 1);
     const n = r.rows;
     return prepareDispatch(
       gpu,

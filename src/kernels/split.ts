@@ -50,23 +50,11 @@ export interface RowRange {
 }
 
 /**
- * Splits `R` rows of `L` elements into ranges of at most `gpu.maxBindingBytes` whose starts are aligned.
- * Throws when not even one aligned group of rows fits.
+ * Splits `R` rows of `L` elements into ranges of at most `gpu.maxBindingBytes` whose starts are aligned (one
+ * range of all R rows, possibly 0, when they fit whole). Throws when not even one aligned group of rows fits.
  */
 export function splitRows(gpu: Gpu, R: number, L: number, kernel: string): RowRange[] {
-  const align = gpu.device.limits.minStorageBufferOffsetAlignment;
-  const rowBytes = L * 4;
-  const step = align / gcd(rowBytes, align); // rows per aligned group
-  const perRange = Math.floor(Math.floor(gpu.maxBindingBytes / rowBytes) / step) * step;
-  if (perRange === 0) {
-    throw new ShapeError(
-      `${kernel}: ${step} rows of ${L} floats exceed the binding limit of ${gpu.maxBindingBytes} bytes`,
-    );
-  }
-  const out: RowRange[] = [];
-  for (let first = 0; first < R; first += perRange) out.push({ first, rows: Math.min(perRange, R - first) });
-  if (out.length === 0) out.push({ first: 0, rows: 0 });
-  return out;
+  return splitRowsOf(gpu, R, [L], kernel);
 }
 
 /**
@@ -93,6 +81,30 @@ export function splitRowsOf(gpu: Gpu, R: number, widths: readonly number[], kern
   const out: RowRange[] = [];
   for (let first = 0; first < R; first += perRange) out.push({ first, rows: Math.min(perRange, R - first) });
   return out;
+}
+
+/**
+ * Rows `r` of a tensor whose rows hold `width` elements, as a view for a kernel that takes tensors: the tensor
+ * itself when `r` covers it, else a view, which must start at an aligned offset to be bound.
+ */
+export function blockView(
+  gpu: Gpu,
+  kernel: string,
+  name: string,
+  t: Tensor,
+  r: RowRange,
+  width: number,
+): Tensor {
+  if (r.first === 0 && r.rows * width === t.size) return t;
+  const v = t.view([r.rows * width], r.first * width);
+  const align = gpu.device.limits.minStorageBufferOffsetAlignment;
+  if (v.byteOffset % align !== 0) {
+    throw new ShapeError(
+      `${kernel}: '${name}' is split into row blocks above the binding limit, but its view starts at byte ` +
+        `${t.byteOffset}, not a multiple of ${align}`,
+    );
+  }
+  return v;
 }
 
 /** The binding of a row range of an (R, L) tensor. */
